@@ -1,0 +1,208 @@
+/* libirc: the IRConStyle restoration network (ConStyle encoder + ConStyle-NAFNet).
+ *
+ * Plain C11, no GLib. Every fallible function returns an irc_status and, on
+ * failure, fills the caller's irc_error (which may be NULL) with a readable
+ * message naming what was wrong: which file, which tensor, which shape. The
+ * library never aborts, exits or prints on bad input.
+ *
+ * Images are planar float RGB in [0,1], CHW, one image at a time.
+ */
+#ifndef IRC_IRC_H
+#define IRC_IRC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Status of a fallible call. IRC_OK is zero. */
+typedef enum {
+  IRC_OK = 0,
+  IRC_ERR_IO,           /**< a file could not be opened, read or written */
+  IRC_ERR_FORMAT,       /**< a file is malformed (header, JSON, offsets, dtype) */
+  IRC_ERR_MODEL,        /**< tensors missing, unexpected, wrong shape or non-finite */
+  IRC_ERR_INVALID,      /**< an argument is out of range or inconsistent */
+  IRC_ERR_NOMEM,        /**< an allocation failed */
+  IRC_ERR_UNSUPPORTED,  /**< the request is valid but not supported here */
+  IRC_ERR_BACKEND,      /**< a compute backend failed (device lost, driver error) */
+} irc_status;
+
+/** Where a failed call leaves its message. Zero-initialise before use. */
+typedef struct {
+  irc_status status;
+  char message[512];
+} irc_error;
+
+/** A short constant name for @status ("IRC_ERR_FORMAT"...). */
+const char *irc_status_name (irc_status status);
+
+/** Network configuration: the shape of ConStyle-NAFNet.
+ * The paper's is dim 48, left {7,8,9}, bottom 9, right {7,8,9}, enc_width 16,
+ * code 128. */
+typedef struct {
+  int dim;        /**< U-Net base width C (levels use C, 2C, 3C, 4C) */
+  int left[3];    /**< NAFBlocks at encoder levels 1..3 */
+  int bottom;     /**< NAFBlocks at the bottleneck */
+  int right[3];   /**< NAFBlocks at decoder levels 1..3 (index 2 is the deepest) */
+  int enc_width;  /**< ConStyle encoder base width (16 in the paper) */
+  int code;       /**< latent code size (128 in the paper) */
+} irc_config;
+
+/** Fills @cfg with a named configuration: "paper", "lite16" (dim 16, one block
+ * per level, the paper's encoder) or "tiny8". Returns IRC_ERR_INVALID for an
+ * unknown name. */
+irc_status irc_config_named (const char *name, irc_config *cfg, irc_error *err);
+
+/** Checks that @cfg is one the network can be built with (positive widths,
+ * dim divisible by 4, block counts >= 0 and <= 64...). */
+irc_status irc_config_validate (const irc_config *cfg, irc_error *err);
+
+/** Multiply-adds per input pixel of the whole network (encoder + U-Net). */
+double irc_config_macs_per_pixel (const irc_config *cfg);
+
+/** Number of float parameters (encoder_q + U-Net, BatchNorm statistics excluded). */
+size_t irc_config_param_count (const irc_config *cfg);
+
+/** Writes @cfg as the JSON object stored in `__metadata__.config` into @buf.
+ * Returns the length written (excluding NUL), or the length needed when @size
+ * is too small, like snprintf. */
+int irc_config_to_json (const irc_config *cfg, char *buf, size_t size);
+
+/* ------------------------------------------------------------------ model */
+
+/** Immutable weights plus configuration. Shareable between runners and
+ * threads once loaded. */
+typedef struct irc_model irc_model;
+
+/** Options of irc_model_load(). Use IRC_MODEL_LOAD_DEFAULTS. */
+typedef struct {
+  /** Tensors whose name starts with this prefix are ignored instead of being
+   * refused as unexpected (the golden files carry "golden." tensors). NULL:
+   * every tensor must belong to the network. */
+  const char *ignore_prefix;
+  /** Accept the training state an official checkpoint carries
+   * (ConStyle.encoder_k.*, ConStyle.queue, ConStyle.queue_ptr) and ignore it. */
+  int accept_training_state;
+} irc_model_load_params;
+
+#define IRC_MODEL_LOAD_DEFAULTS { NULL, 1 }
+
+/** Loads a safetensors model file. The configuration comes from
+ * `__metadata__.config` when present, otherwise it is inferred from the
+ * tensor shapes. F32 and F16 tensors are accepted (converted to F32); I64
+ * BatchNorm counters are accepted and ignored. Every malformed file is
+ * refused with a message naming the problem. @params may be NULL (defaults).
+ * On success *@out owns the model; free it with irc_model_free(). */
+irc_status irc_model_load (const char *path, const irc_model_load_params *params,
+    irc_model **out, irc_error *err);
+
+/** Same as irc_model_load() on a file image in memory (@data, @size). @name
+ * is used in messages. The buffer is not kept. */
+irc_status irc_model_load_memory (const void *data, size_t size, const char *name,
+    const irc_model_load_params *params, irc_model **out, irc_error *err);
+
+/** A model with every weight set by @init (called once per tensor with its
+ * name, element count and storage) for tests and training. @init may be NULL:
+ * weights are then zero, LayerNorm/BatchNorm scales one. */
+irc_status irc_model_new (const irc_config *cfg,
+    void (*init) (void *user, const char *name, float *data, size_t count),
+    void *user, irc_model **out, irc_error *err);
+
+/** Frees @model and sets *@model to NULL. NULL-safe. */
+void irc_model_free (irc_model **model);
+
+/** The configuration of @model. */
+const irc_config *irc_model_config (const irc_model *model);
+
+/** Metadata string @key of the file the model came from, or NULL. */
+const char *irc_model_metadata (const irc_model *model, const char *key);
+
+/** Number of weight tensors and access to each by index (name, element count,
+ * storage). Used by the trainer and the model writer. */
+size_t irc_model_tensor_count (const irc_model *model);
+const char *irc_model_tensor_info (const irc_model *model, size_t index,
+    size_t *count, int *ndim, int64_t shape[4], float **data);
+
+/** Pointer to the storage of the tensor called @name, or NULL. */
+float *irc_model_tensor (irc_model *model, const char *name, size_t *count);
+
+/** Writes @model as a safetensors file at @path (F32, or F16 when @fp16),
+ * with `__metadata__` holding config plus the @n_meta key/value pairs in
+ * @meta_kv (key0, value0, key1, value1...). Written to a temporary file and
+ * renamed, so @path is never left half written. */
+irc_status irc_model_save (const irc_model *model, const char *path, int fp16,
+    const char *const *meta_kv, size_t n_meta, irc_error *err);
+
+/* ---------------------------------------------------------------- network */
+
+/** Which implementation runs the maths. */
+typedef enum {
+  IRC_BACKEND_AUTO = 0,  /**< the best available: Vulkan GPU, else CPU */
+  IRC_BACKEND_CPU,       /**< optimised CPU kernels (OpenBLAS GEMM, vectorised C) */
+  IRC_BACKEND_REFERENCE, /**< naive reference ops: the oracle, slow */
+  IRC_BACKEND_VULKAN,    /**< Vulkan compute */
+} irc_backend_kind;
+
+/** Options of irc_net_new(). Use IRC_NET_DEFAULTS. */
+typedef struct {
+  irc_backend_kind backend;
+  int threads;   /**< worker threads; 0 = all cores */
+  int device;    /**< Vulkan device index; -1 = choose */
+} irc_net_params;
+
+#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1 }
+
+/** A network instance: a model bound to a backend, with activation buffers
+ * sized for frames up to @max_width x @max_height (padded internally to a
+ * multiple of 8). Not thread-safe: one per stream. Everything is allocated
+ * here; the per-frame calls allocate nothing. */
+typedef struct irc_net irc_net;
+
+irc_status irc_net_new (const irc_model *model, int max_width, int max_height,
+    const irc_net_params *params, irc_net **out, irc_error *err);
+
+/** Frees @net and sets *@net to NULL. NULL-safe. */
+void irc_net_free (irc_net **net);
+
+/** The backend actually in use (never AUTO). */
+irc_backend_kind irc_net_backend (const irc_net *net);
+
+/** Encoder outputs of one image: the two MLP codes and the three feature maps
+ * (post-activation, at 1/2, 1/4, 1/8 of the padded size). The arrays belong
+ * to the net and stay valid until the next call that changes them. */
+typedef struct {
+  const float *code1;   /**< mlp1 output, config.code floats */
+  const float *code2;   /**< mlp2 output: the latent style code */
+  const float *fea[3];  /**< 2w x H/2 x W/2, 4w x H/4 x W/4, 8w x H/8 x W/8 */
+  int fea_c[3], fea_h[3], fea_w[3];
+} irc_encoder_out;
+
+/** Runs the whole network on one image: @src and @dst are 3 x @height x
+ * @width planar float RGB (may alias). Reflect-pads right/bottom to a
+ * multiple of 8 and crops back, as the authors do. */
+irc_status irc_net_restore (irc_net *net, float *dst, const float *src,
+    int width, int height, irc_error *err);
+
+/** The style pass: runs the encoder on @src (3 x @height x @width) and keeps
+ * the latent code for later irc_net_restore_with_code() calls. If @out is not
+ * NULL it receives views of the codes and feature maps. */
+irc_status irc_net_encode (irc_net *net, const float *src, int width, int height,
+    irc_encoder_out *out, irc_error *err);
+
+/** The per-frame pass: encoder stages 1-3 on @src, then the U-Net guided by
+ * the code from the last irc_net_encode() (or irc_net_set_code()). */
+irc_status irc_net_restore_with_code (irc_net *net, float *dst, const float *src,
+    int width, int height, irc_error *err);
+
+/** Sets the latent code (config.code floats) used by irc_net_restore_with_code(). */
+irc_status irc_net_set_code (irc_net *net, const float *code2, irc_error *err);
+
+/** Version string of the library. */
+const char *irc_version (void);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IRC_IRC_H */

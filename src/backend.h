@@ -1,0 +1,60 @@
+/* backend: the small table of mid-level ops the network graph (net.c) is
+ * written in. Each backend implements them its own way (reference ops, fused
+ * CPU kernels, Vulkan shaders); the graph exists once. */
+#ifndef IRC_BACKEND_H
+#define IRC_BACKEND_H
+
+#include "weights.h"
+
+/* A view of c x h x w floats, planar. */
+typedef struct {
+  float *data;
+  int c, h, w;
+} irc_tensor;
+
+static inline size_t
+irc_tensor_plane (irc_tensor t)
+{
+  return (size_t) t.h * t.w;
+}
+
+/* Channels [c0, c0 + n) of @t: contiguous in CHW. */
+static inline irc_tensor
+irc_tensor_slice (irc_tensor t, int c0, int n)
+{
+  irc_tensor s = {t.data + (size_t) c0 * t.h * t.w, n, t.h, t.w};
+  return s;
+}
+
+typedef struct irc_backend irc_backend;
+
+struct irc_backend {
+  irc_backend_kind kind;
+  const char *name;
+  void (*free) (irc_backend *be);
+  /* Dense convolution (k 1 or 3, stride 1 or 2, padding k/2), dst->c outputs;
+   * bias may be NULL; LeakyReLU(0.1) after when @leaky; @residual (dst's shape)
+   * is added last when not NULL. */
+  void (*conv) (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w,
+      const float *b, int k, int stride, int leaky, const irc_tensor *residual);
+  /* DC: 3x3 conv src.c -> src.c/4 (no bias) then PixelUnshuffle(2) into dst
+   * (src.c channels at half resolution). */
+  void (*down) (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w);
+  /* UC: 3x3 conv src.c -> 4 src.c (no bias), PixelShuffle(2), concatenated
+   * with @skip, then 1x1 (no bias) to dst.c channels at double resolution. */
+  void (*up) (irc_backend *be, irc_tensor dst, irc_tensor src, irc_tensor skip,
+      const float *up_w, const float *down_w);
+  /* One NAFBlock in place on @x. */
+  void (*nafblock) (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw);
+  /* Per-channel spatial mean of @src into dst[src.c]. */
+  void (*mean) (irc_backend *be, float *dst, irc_tensor src);
+};
+
+/* Creates a backend for frames up to @cap_h x @cap_w (already padded to a
+ * multiple of 8) of the network @w. */
+irc_status irc_backend_ref_new (const irc_weights *w, int cap_h, int cap_w,
+    irc_backend **out, irc_error *err);
+irc_status irc_backend_cpu_new (const irc_weights *w, int cap_h, int cap_w, int threads,
+    irc_backend **out, irc_error *err);
+
+#endif

@@ -1,0 +1,234 @@
+/* degrade: seeded synthetic degradations of clean planar float RGB images
+ * (rain streaks + accumulation, haze, sensor noise, motion blur, and a mix)
+ * for training and evaluation. Same seed and parameters = same bits. */
+#ifndef IRC_IO_DEGRADE_H
+#define IRC_IO_DEGRADE_H
+
+#include "irc/irc.h"
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ------------------------------------------------------------------ RNG */
+
+/** PCG32 (O'Neill 2014, "PCG-XSH-RR"): 64-bit LCG state, 32-bit output by
+ * xorshift + random rotation. Small, fast, statistically solid, and fully
+ * specified, so a seed means the same stream on every platform. */
+typedef struct {
+  uint64_t state;
+  uint64_t inc;          /**< stream selector, always odd */
+  int has_spare;         /**< Box-Muller makes normals in pairs */
+  float spare;
+} irc_rng;
+
+/** Seeds @rng with @seed on stream @stream (different streams of one seed
+ * are independent sequences). */
+void irc_rng_seed (irc_rng *rng, uint64_t seed, uint64_t stream);
+/** Next 32 random bits. */
+uint32_t irc_rng_u32 (irc_rng *rng);
+/** Uniform float in [0, 1) with 24 random bits. */
+float irc_rng_uniform (irc_rng *rng);
+/** Uniform float in [@lo, @hi). */
+float irc_rng_range (irc_rng *rng, float lo, float hi);
+/** Uniform integer in [0, @n) without modulo bias; 0 when @n is 0. */
+uint32_t irc_rng_below (irc_rng *rng, uint32_t n);
+/** Standard normal (mean 0, std 1), Box-Muller. */
+float irc_rng_normal (irc_rng *rng);
+/** A 64-bit value to seed something else with (a sub-generator, a static
+ * random field). */
+uint64_t irc_rng_u64 (irc_rng *rng);
+
+/* ----------------------------------------------------------------- rain */
+
+/** Rain streaks rendered the way the standard synthetic sets do it (a
+ * photo editor's noise -> motion blur -> levels -> add): each streak is a
+ * thin segment with an anti-aliased soft cross-section, tapered ends and a
+ * brighter part along its length, summed into a streak map per layer and
+ * ADDED onto the image, so streaks are bright, near-white and
+ * semi-transparent. Heavy rain stacks layers at different depths and
+ * directions over a veil of rain accumulation. */
+typedef struct {
+  int layers;             /**< streak layers, 1 (light) .. 5 (heavy) */
+  float density;          /**< per layer, expected fraction of pixels under a streak core, ~0.01-0.3 */
+  float length_min;       /**< streak length in pixels, drawn log-uniform in [min, max] */
+  float length_max;
+  float width_min;        /**< streak core width in pixels, uniform in [min, max] */
+  float width_max;
+  float angle;            /**< mean direction, degrees from vertical; > 0: bottom end to the right */
+  float angle_jitter;     /**< per-streak direction deviation (std, degrees) */
+  float layer_spread;     /**< per-layer direction offset (std, degrees) */
+  float brightness;       /**< added intensity of the brightest streaks, 0..1 */
+  float brightness_min;   /**< faintest streak, as a fraction of @brightness */
+  float softness;         /**< edge blur std in pixels (0.35 crisp .. 2 defocused) */
+  float depth_var;        /**< 0..1: far layers thinner, shorter, dimmer, denser; near ones blurrier */
+  float sky_follow;       /**< 0..1: streak brightness follows the low-frequency scene brightness */
+  float tint;             /**< 0..1: streak colour pulled from white toward the scene's mean colour */
+  float veil;             /**< rain accumulation: fraction of light replaced by scattered light, 0..0.6 */
+  float brighten;         /**< global additive brightening, 0..0.15 */
+  uint64_t field_seed;    /**< seed of the veil's static random field (fixed over a video) */
+} irc_rain_params;
+
+/** Light rain like Rain100L: one sparse layer, near vertical, thin, no veil. */
+void irc_rain_preset_light (irc_rain_params *p);
+/** Heavy rain like Rain100H/Rain1400: four layers, long dense streaks, veil. */
+void irc_rain_preset_heavy (irc_rain_params *p);
+/** Draws parameters over wide ranges for training. @heaviness: 0 = light
+ * rain only, 1 = heavy only, in between = probability of heavy. */
+void irc_rain_sample (irc_rain_params *p, float heaviness, irc_rng *rng);
+
+/** Adds rain to @rgb (3 x @height x @width, in place); streak positions come
+ * from @rng (fresh per call: per video frame), everything else from @p. */
+irc_status irc_degrade_rain (float *rgb, int width, int height,
+    const irc_rain_params *p, irc_rng *rng, irc_error *err);
+
+/** Renders only the streak map (one plane, @width x @height, accumulated
+ * into @map, not cleared first): for inspection and tests. @illum may be
+ * NULL (uniform light) or a plane of per-pixel brightness factors. */
+irc_status irc_rain_streaks (float *map, int width, int height,
+    const irc_rain_params *p, irc_rng *rng, irc_error *err);
+
+/* ----------------------------------------------------------------- haze */
+
+/** Atmospheric scattering I = J t + A (1 - t), t = exp(-beta d), over a depth
+ * proxy in the units of RESIDE's outdoor sets (measured on SOTS: ground at
+ * 1.3-4.5, sky farther), built from: height in the image (higher = farther),
+ * a smooth random field, and a sky cue (bright, flat regions are far). */
+typedef struct {
+  float beta;             /**< scattering coefficient, RESIDE outdoor 0.04-0.2 */
+  float airlight[3];      /**< A per channel, 0.7-1.0 grey-white */
+  float depth_near;       /**< depth at the bottom of the frame */
+  float depth_far;        /**< depth at the top / in the sky */
+  float w_vertical;       /**< weight of the height cue */
+  float w_field;          /**< weight of the random field */
+  float w_sky;            /**< weight of the bright-and-flat cue */
+  float horizon;          /**< 0..1 from the top: rows above it are at full vertical depth */
+  float field_scale;      /**< random field cell size, as a fraction of the larger side */
+  uint64_t field_seed;    /**< seed of the random field (fixed over a video) */
+} irc_haze_params;
+
+void irc_haze_preset (irc_haze_params *p);
+void irc_haze_sample (irc_haze_params *p, irc_rng *rng);
+irc_status irc_degrade_haze (float *rgb, int width, int height,
+    const irc_haze_params *p, irc_error *err);
+/** The normalised depth proxy in [0, 1] (0 near, 1 far) into @depth
+ * (@width x @height) for @rgb; used by haze and by rain accumulation. */
+irc_status irc_depth_proxy (float *depth, const float *rgb, int width, int height,
+    const irc_haze_params *p, irc_error *err);
+
+/* ---------------------------------------------------------------- noise */
+
+/** Sensor noise: Gaussian of std @sigma (0-255 units), or drawn uniformly
+ * in [@sigma, @sigma_max] per call when @sigma_max > @sigma; plus optional
+ * signal-dependent shot noise (variance @shot * x, x in [0,1]); optional
+ * clipping to [0,1] and 8-bit quantisation, as a video element sees it. */
+typedef struct {
+  float sigma;
+  float sigma_max;
+  float shot;             /**< Poisson-Gaussian gain, 0 (off) .. ~0.02 */
+  int clip;               /**< clip to [0,1] */
+  int quantize;           /**< round to 1/255 steps (implies clip) */
+} irc_noise_params;
+
+void irc_noise_preset (irc_noise_params *p, float sigma);
+void irc_noise_sample (irc_noise_params *p, irc_rng *rng);
+irc_status irc_degrade_noise (float *rgb, int width, int height,
+    const irc_noise_params *p, irc_rng *rng, irc_error *err);
+
+/* ----------------------------------------------------------------- blur */
+
+/** A blur kernel (point spread function), row-major, summing to 1. */
+typedef struct {
+  int width, height;
+  float *k;
+} irc_kernel;
+
+/** Loads a kernel from a text file: one row per line, numbers separated by
+ * spaces/tabs/commas (the Levin et al. files). Must be rectangular, finite,
+ * non-negative with a positive sum; renormalised to sum 1. */
+irc_status irc_kernel_load (const char *path, irc_kernel *out, irc_error *err);
+/** Loads every *.txt kernel in @dir, sorted by name, into a malloc'd array. */
+irc_status irc_kernel_load_dir (const char *dir, irc_kernel **out, size_t *n,
+    irc_error *err);
+void irc_kernel_clear (irc_kernel *k);
+void irc_kernel_array_free (irc_kernel *ks, size_t n);
+/** Deep copy of @src into @dst. */
+irc_status irc_kernel_copy (irc_kernel *dst, const irc_kernel *src, irc_error *err);
+
+/** A random camera-shake kernel of odd @size (7..63): a random walk with
+ * momentum, centripetal pull and occasional jerks (Boracchi & Foi 2012, as
+ * in DeblurGAN), @intensity 0..1 scaling its shakiness, rasterised with
+ * sub-pixel bilinear splatting. */
+irc_status irc_kernel_random (irc_kernel *out, int size, float intensity,
+    irc_rng *rng, irc_error *err);
+
+typedef struct {
+  const irc_kernel *kernel;  /**< not owned */
+  float gamma;               /**< blur in linear light: decode x^gamma, encode back; 1 = off */
+  float noise_sigma;         /**< Gaussian noise after blurring, 0-255 units */
+  int quantize;              /**< clip and round to 8 bits at the end */
+} irc_blur_params;
+
+irc_status irc_degrade_blur (float *rgb, int width, int height,
+    const irc_blur_params *p, irc_rng *rng, irc_error *err);
+
+/* ------------------------------------------------------ tasks and plans */
+
+typedef enum {
+  IRC_TASK_RAIN = 0,     /**< light or heavy, drawn */
+  IRC_TASK_RAIN_LIGHT,
+  IRC_TASK_RAIN_HEAVY,
+  IRC_TASK_HAZE,
+  IRC_TASK_NOISE,
+  IRC_TASK_BLUR,
+  IRC_TASK_MIX,          /**< one of rain/haze/noise/blur at random, sometimes two */
+} irc_task;
+
+/** Parses "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix". */
+irc_status irc_task_from_name (const char *name, irc_task *task, irc_error *err);
+const char *irc_task_name (irc_task task);
+
+/** How plans are drawn. Use irc_plan_options_init(). */
+typedef struct {
+  const irc_kernel *kernels;   /**< e.g. the Levin set; may be NULL */
+  size_t n_kernels;
+  float kernel_prob;           /**< chance of a kernel from @kernels rather than a random trajectory */
+  const irc_kernel *fixed_kernel;  /**< when set, blur always uses it */
+  float sigma_min, sigma_max;  /**< noise task: Gaussian sigma range, 0-255 units */
+  float mix_two_prob;          /**< mix: chance of two degradations instead of one */
+} irc_plan_options;
+
+void irc_plan_options_init (irc_plan_options *o);
+
+enum { IRC_DEG_HAZE = 0, IRC_DEG_RAIN, IRC_DEG_BLUR, IRC_DEG_NOISE, IRC_DEG_COUNT };
+
+/** One draw of degradation parameters, applied in physical order: haze (the
+ * scene), rain (in front of it), blur (the camera), noise (the sensor). A
+ * video uses one plan for all its frames. */
+typedef struct {
+  int use[IRC_DEG_COUNT];      /**< which steps apply */
+  irc_rain_params rain;
+  irc_haze_params haze;
+  irc_noise_params noise;
+  irc_blur_params blur;
+  irc_kernel kernel;           /**< the plan's own copy of its blur kernel */
+} irc_plan;
+
+irc_status irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
+    irc_rng *rng, irc_error *err);
+/** Applies @plan in place; per-call randomness (rain streaks, noise) from @rng. */
+irc_status irc_plan_apply (const irc_plan *plan, float *rgb, int width, int height,
+    irc_rng *rng, irc_error *err);
+void irc_plan_clear (irc_plan *plan);
+
+/** One-shot: draws a plan for @task and applies it. */
+irc_status irc_degrade (float *rgb, int width, int height, irc_task task,
+    const irc_plan_options *o, irc_rng *rng, irc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* IRC_IO_DEGRADE_H */

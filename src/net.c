@@ -1,0 +1,370 @@
+/* net: the IRConStyle graph (ConStyle encoder + ConStyle-NAFNet), written once
+ * over the backend's mid-level ops; activation buffers planned at creation
+ * for the largest frame, padding to a multiple of 8 and cropping back. */
+#include "backend.h"
+#include "error.h"
+#include "ops/ref.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct irc_net {
+  const irc_model *model;
+  const irc_weights *w;
+  irc_backend *be;
+  int cap_h, cap_w;              /* padded capacity */
+  float *arena;
+  /* activations (capacity-sized; views are taken for the actual frame) */
+  float *pad, *enc_a, *enc_b, *fea[3], *enc4a, *enc4b;
+  float *x1, *x2, *x3, *x4, *b, *r3, *r2, *r1, *out;
+  /* the scene's latent code and what is derived from it */
+  float *code1, *code2, *qv, *fusion_w;
+  int have_code;
+  int fea_h[3], fea_w[3];        /* of the last encoder run */
+};
+
+/* Mirror index as F.pad(mode="reflect"), extended periodically so that pads
+ * wider than the image (tiny frames) still work. */
+static int
+reflect_index (int i, int n)
+{
+  if (n == 1)
+    return 0;
+  const int period = 2 * (n - 1);
+  i %= period;
+  if (i < 0)
+    i += period;
+  return i < n ? i : period - i;
+}
+
+static int
+pad8 (int n)
+{
+  return (n + 7) / 8 * 8;
+}
+
+static int
+half_up (int n)
+{
+  return (n + 1) / 2;
+}
+
+irc_status
+irc_net_new (const irc_model *model, int max_width, int max_height,
+    const irc_net_params *params, irc_net **out, irc_error *err)
+{
+  const irc_net_params defaults = IRC_NET_DEFAULTS;
+  if (!params)
+    params = &defaults;
+  if (!model)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_net_new: no model");
+  if (max_width < 1 || max_height < 1 || max_width > 16384 || max_height > 16384)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "irc_net_new: frame size %dx%d outside 1x1 .. 16384x16384", max_width, max_height);
+  irc_net *n = calloc (1, sizeof *n);
+  if (!n)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
+  n->model = model;
+  n->w = &model->w;
+  n->cap_h = pad8 (max_height);
+  n->cap_w = pad8 (max_width);
+  const irc_config *cfg = &model->w.cfg;
+  const size_t l0 = (size_t) n->cap_h * n->cap_w, l1 = l0 / 4, l2 = l0 / 16, l3 = l0 / 64;
+  const size_t l4 = (size_t) half_up (n->cap_h / 8) * half_up (n->cap_w / 8);
+  const size_t C = (size_t) cfg->dim, ew = (size_t) cfg->enc_width, code = (size_t) cfg->code;
+  struct {
+    float **slot;
+    size_t count;
+  } plan[] = {
+    {&n->pad, 3 * l0}, {&n->enc_a, ew * l0}, {&n->enc_b, ew * l0},
+    {&n->fea[0], 2 * ew * l1}, {&n->fea[1], 4 * ew * l2}, {&n->fea[2], 8 * ew * l3},
+    {&n->enc4a, 16 * ew * l3}, {&n->enc4b, 16 * ew * l4},
+    {&n->x1, C * l0}, {&n->x2, 2 * C * l1}, {&n->x3, 3 * C * l2}, {&n->x4, 4 * C * l3},
+    {&n->b, 3 * C * l3}, {&n->r3, 4 * C * l2}, {&n->r2, 3 * C * l1}, {&n->r1, 2 * C * l0},
+    {&n->out, 3 * l0},
+    {&n->code1, code}, {&n->code2, code}, {&n->qv, 4 * C}, {&n->fusion_w, 3 * C * 4 * C},
+  };
+  size_t total = 0;
+  for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
+    total += (plan[i].count + 15) / 16 * 16;   /* 64-byte aligned views */
+  n->arena = aligned_alloc (64, total * sizeof (float));
+  if (!n->arena) {
+    free (n);
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for %zu MB of activations",
+        total * sizeof (float) >> 20);
+  }
+  size_t off = 0;
+  for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
+    *plan[i].slot = n->arena + off;
+    off += (plan[i].count + 15) / 16 * 16;
+  }
+  irc_status st;
+  switch (params->backend) {
+    case IRC_BACKEND_REFERENCE:
+      st = irc_backend_ref_new (n->w, n->cap_h, n->cap_w, &n->be, err);
+      break;
+    case IRC_BACKEND_AUTO:
+    case IRC_BACKEND_CPU:
+      st = irc_backend_cpu_new (n->w, n->cap_h, n->cap_w, params->threads, &n->be, err);
+      break;
+    default:
+      st = irc_fail (err, IRC_ERR_UNSUPPORTED,
+          "backend %d is not available in this build", (int) params->backend);
+  }
+  if (st != IRC_OK) {
+    irc_net_free (&n);
+    return st;
+  }
+  *out = n;
+  return IRC_OK;
+}
+
+void
+irc_net_free (irc_net **net)
+{
+  if (!net || !*net)
+    return;
+  irc_net *n = *net;
+  if (n->be)
+    n->be->free (n->be);
+  free (n->arena);
+  free (n);
+  *net = NULL;
+}
+
+irc_backend_kind
+irc_net_backend (const irc_net *net)
+{
+  return net->be->kind;
+}
+
+static irc_tensor
+view (float *data, int c, int h, int w)
+{
+  irc_tensor t = {data, c, h, w};
+  return t;
+}
+
+static irc_status
+check_frame (const irc_net *n, const void *src, int width, int height, irc_error *err)
+{
+  if (!src)
+    return irc_fail (err, IRC_ERR_INVALID, "no image given");
+  if (width < 1 || height < 1 || pad8 (width) > n->cap_w || pad8 (height) > n->cap_h)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "frame %dx%d does not fit the network's configured size %dx%d",
+        width, height, n->cap_w, n->cap_h);
+  return IRC_OK;
+}
+
+/* Reflect-pad right and bottom to a multiple of 8, as the authors' test code. */
+static void
+pad_input (irc_net *n, const float *src, int width, int height)
+{
+  const int hp = pad8 (height), wp = pad8 (width);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < hp; y++) {
+      const float *row = src + ((size_t) c * height + reflect_index (y, height)) * width;
+      float *d = n->pad + ((size_t) c * hp + y) * wp;
+      memcpy (d, row, (size_t) width * sizeof (float));
+      for (int x = width; x < wp; x++)
+        d[x] = row[reflect_index (x, width)];
+    }
+}
+
+/* Encoder stages 1-3: the three feature maps. */
+static void
+encode_stages123 (irc_net *n, int hp, int wp)
+{
+  const irc_encoder_w *e = &n->w->enc;
+  irc_backend *be = n->be;
+  const int h1 = hp / 2, w1 = wp / 2, h2 = hp / 4, w2 = wp / 4, h3 = hp / 8, w3 = wp / 8;
+  irc_tensor in = view (n->pad, 3, hp, wp);
+  irc_tensor a = view (n->enc_a, e->cout[0], hp, wp);
+  irc_tensor b = view (n->enc_b, e->cout[1], hp, wp);
+  irc_tensor f1 = view (n->fea[0], e->cout[2], h1, w1);
+  irc_tensor a2 = view (n->enc_a, e->cout[3], h1, w1);
+  irc_tensor f2 = view (n->fea[1], e->cout[4], h2, w2);
+  irc_tensor a3 = view (n->enc_a, e->cout[5], h2, w2);
+  irc_tensor f3 = view (n->fea[2], e->cout[6], h3, w3);
+  be->conv (be, a, in, e->conv_w[0], NULL, 3, 1, 1, NULL);
+  be->conv (be, b, a, e->conv_w[1], NULL, 3, 1, 1, NULL);
+  be->conv (be, f1, b, e->conv_w[2], NULL, 3, 2, 1, NULL);
+  be->conv (be, a2, f1, e->conv_w[3], NULL, 3, 1, 1, NULL);
+  be->conv (be, f2, a2, e->conv_w[4], NULL, 3, 2, 1, NULL);
+  be->conv (be, a3, f2, e->conv_w[5], NULL, 3, 1, 1, NULL);
+  be->conv (be, f3, a3, e->conv_w[6], NULL, 3, 2, 1, NULL);
+  n->fea_h[0] = h1, n->fea_w[0] = w1;
+  n->fea_h[1] = h2, n->fea_w[1] = w2;
+  n->fea_h[2] = h3, n->fea_w[2] = w3;
+}
+
+/* Folds the code into local_fusion: conv1x1(cat(b, b * qv)) equals the 1x1
+ * convolution with W[:, :4C] + W[:, 4C:] diag(qv). */
+static void
+apply_code (irc_net *n)
+{
+  const irc_weights *w = n->w;
+  const int C = w->cfg.dim;
+  irc_ref_linear (n->qv, n->code2, w->cfg.code, 4 * C, w->mlp_w, w->mlp_b);
+  for (int o = 0; o < 3 * C; o++)
+    for (int i = 0; i < 4 * C; i++)
+      n->fusion_w[o * 4 * C + i] = w->local_fusion_w[(size_t) o * 8 * C + i]
+          + w->local_fusion_w[(size_t) o * 8 * C + 4 * C + i] * n->qv[i];
+  n->have_code = 1;
+}
+
+/* Stage 4, global pool and the two MLP heads: the style code. */
+static void
+encode_head (irc_net *n)
+{
+  const irc_encoder_w *e = &n->w->enc;
+  irc_backend *be = n->be;
+  const int h3 = n->fea_h[2], w3 = n->fea_w[2];
+  irc_tensor f3 = view (n->fea[2], e->cout[6], h3, w3);
+  irc_tensor a = view (n->enc4a, e->cout[7], h3, w3);
+  irc_tensor b = view (n->enc4b, e->cout[8], half_up (h3), half_up (w3));
+  be->conv (be, a, f3, e->conv_w[7], NULL, 3, 1, 1, NULL);
+  be->conv (be, b, a, e->conv_w[8], NULL, 3, 2, 1, NULL);
+  float pooled[4096];
+  be->mean (be, pooled, b);
+  float *outs[2] = {n->code1, n->code2};
+  const float *x = pooled;
+  for (int i = 0; i < 2; i++) {
+    irc_ref_linear (outs[i], x, e->lin_in[i], e->lin_out[i], e->lin_w[i], e->lin_b[i]);
+    irc_ref_batchnorm_eval (outs[i], e->lin_out[i], e->bn_w[i], e->bn_b[i], e->bn_mean[i],
+        e->bn_var[i], 1e-5f);
+    irc_ref_gelu (outs[i], (size_t) e->lin_out[i]);
+    x = outs[i];
+  }
+  apply_code (n);
+}
+
+static void
+run_blocks (irc_backend *be, irc_tensor x, const irc_nafblock_w *blocks, int count)
+{
+  for (int i = 0; i < count; i++)
+    be->nafblock (be, x, &blocks[i]);
+}
+
+/* The U-Net guided by the cached code and the encoder's feature maps. */
+static void
+run_unet (irc_net *n, int hp, int wp)
+{
+  const irc_weights *w = n->w;
+  const irc_config *cfg = &w->cfg;
+  irc_backend *be = n->be;
+  const int C = cfg->dim;
+  const int h[4] = {hp, hp / 2, hp / 4, hp / 8}, wd[4] = {wp, wp / 2, wp / 4, wp / 8};
+  irc_tensor in = view (n->pad, 3, hp, wp);
+  irc_tensor x1 = view (n->x1, C, h[0], wd[0]);
+  irc_tensor x2 = view (n->x2, 2 * C, h[1], wd[1]);
+  irc_tensor x3 = view (n->x3, 3 * C, h[2], wd[2]);
+  irc_tensor x4 = view (n->x4, 4 * C, h[3], wd[3]);
+  irc_tensor lv[4] = {x1, x2, x3, x4};
+
+  be->conv (be, x1, in, w->pre_w, NULL, 3, 1, 0, NULL);
+  for (int l = 0; l < 3; l++) {
+    run_blocks (be, lv[l], w->left[l], cfg->left[l]);
+    /* the next level is cat(unshuffle(DC(x)), AffineTransform(fea)) */
+    irc_tensor main = irc_tensor_slice (lv[l + 1], 0, lv[l].c);
+    irc_tensor inj = irc_tensor_slice (lv[l + 1], lv[l].c, C);
+    irc_tensor fea = view (n->fea[l], n->w->enc.cout[2 + 2 * l], h[l + 1], wd[l + 1]);
+    be->down (be, main, lv[l], w->dc_w[l]);
+    be->conv (be, inj, fea, w->at_w[l], NULL, 1, 1, 1, NULL);
+  }
+  run_blocks (be, x4, w->bottom, cfg->bottom);
+  irc_tensor b = view (n->b, 3 * C, h[3], wd[3]);
+  be->conv (be, b, x4, n->fusion_w, NULL, 1, 1, 0, NULL);
+
+  irc_tensor r3 = view (n->r3, 4 * C, h[2], wd[2]);
+  irc_tensor r2 = view (n->r2, 3 * C, h[1], wd[1]);
+  irc_tensor r1 = view (n->r1, 2 * C, h[0], wd[0]);
+  be->up (be, r3, b, x3, w->uc_up_w[2], w->uc_down_w[2]);
+  run_blocks (be, r3, w->right[2], cfg->right[2]);
+  be->up (be, r2, r3, x2, w->uc_up_w[1], w->uc_down_w[1]);
+  run_blocks (be, r2, w->right[1], cfg->right[1]);
+  be->up (be, r1, r2, x1, w->uc_up_w[0], w->uc_down_w[0]);
+  run_blocks (be, r1, w->right[0], cfg->right[0]);
+  irc_tensor o = view (n->out, 3, hp, wp);
+  be->conv (be, o, r1, w->fin_w, NULL, 3, 1, 0, &in);
+}
+
+static void
+crop_output (irc_net *n, float *dst, int width, int height)
+{
+  const int hp = pad8 (height), wp = pad8 (width);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < height; y++)
+      memcpy (dst + ((size_t) c * height + y) * width, n->out + ((size_t) c * hp + y) * wp,
+          (size_t) width * sizeof (float));
+}
+
+irc_status
+irc_net_encode (irc_net *n, const float *src, int width, int height, irc_encoder_out *out,
+    irc_error *err)
+{
+  irc_status st = check_frame (n, src, width, height, err);
+  if (st != IRC_OK)
+    return st;
+  pad_input (n, src, width, height);
+  encode_stages123 (n, pad8 (height), pad8 (width));
+  encode_head (n);
+  if (out) {
+    out->code1 = n->code1;
+    out->code2 = n->code2;
+    for (int i = 0; i < 3; i++) {
+      out->fea[i] = n->fea[i];
+      out->fea_c[i] = n->w->enc.cout[2 + 2 * i];
+      out->fea_h[i] = n->fea_h[i];
+      out->fea_w[i] = n->fea_w[i];
+    }
+  }
+  return IRC_OK;
+}
+
+irc_status
+irc_net_set_code (irc_net *n, const float *code2, irc_error *err)
+{
+  if (!code2)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_net_set_code: no code");
+  memcpy (n->code2, code2, (size_t) n->w->cfg.code * sizeof (float));
+  apply_code (n);
+  return IRC_OK;
+}
+
+irc_status
+irc_net_restore_with_code (irc_net *n, float *dst, const float *src, int width, int height,
+    irc_error *err)
+{
+  irc_status st = check_frame (n, src, width, height, err);
+  if (st != IRC_OK)
+    return st;
+  if (!dst)
+    return irc_fail (err, IRC_ERR_INVALID, "no output image given");
+  if (!n->have_code)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "no style code yet: run irc_net_encode() or irc_net_set_code() first");
+  pad_input (n, src, width, height);
+  encode_stages123 (n, pad8 (height), pad8 (width));
+  run_unet (n, pad8 (height), pad8 (width));
+  crop_output (n, dst, width, height);
+  return IRC_OK;
+}
+
+irc_status
+irc_net_restore (irc_net *n, float *dst, const float *src, int width, int height,
+    irc_error *err)
+{
+  irc_status st = check_frame (n, src, width, height, err);
+  if (st != IRC_OK)
+    return st;
+  if (!dst)
+    return irc_fail (err, IRC_ERR_INVALID, "no output image given");
+  pad_input (n, src, width, height);
+  encode_stages123 (n, pad8 (height), pad8 (width));
+  encode_head (n);
+  run_unet (n, pad8 (height), pad8 (width));
+  crop_output (n, dst, width, height);
+  return IRC_OK;
+}
