@@ -31,6 +31,11 @@ typedef struct irc_backend irc_backend;
 struct irc_backend {
   irc_backend_kind kind;
   const char *name;
+  /* While set, ops only record the scratch their shapes need and compute
+   * nothing: the net walks its graph once this way at creation, then calls
+   * prepare() so that every buffer exists before the first frame. */
+  int measuring;
+  irc_status (*prepare) (irc_backend *be, irc_error *err);
   void (*free) (irc_backend *be);
   /* Dense convolution (k 1 or 3, stride 1 or 2, padding k/2), dst->c outputs;
    * bias may be NULL; LeakyReLU(0.1) after when @leaky; @residual (dst's shape)

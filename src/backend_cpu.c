@@ -1,12 +1,419 @@
-/* backend_cpu: placeholder delegating to the reference while the fused kernels land. */
+/* backend_cpu: the network's ops on the CPU, split into row bands or pixel
+ * chunks that run on OpenMP threads, each band small enough to stay in cache;
+ * GEMMs go to single-threaded OpenBLAS so the threads don't fight. */
 #include "backend.h"
+#include "error.h"
+#include "kernels.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <omp.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Floats of im2col per band: about 1 MB keeps the GEMM's B panel near L2. */
+#define COL_BUDGET (256 * 1024)
+/* Floats of NAFBlock temporaries per band/chunk. */
+#define BAND_BUDGET (512 * 1024)
+
+/* A NAFBlock's weights with the linear parts folded in once: LayerNorm
+ * affines into the following 1x1 convolutions, gamma into conv5. */
+typedef struct {
+  const irc_nafblock_w *src;
+  float *w1, *b1, *w4, *b4, *w5, *b5;
+} cpu_block;
+
+typedef struct {
+  irc_backend base;
+  int threads;
+  size_t need_thread;        /* floats of scratch per thread */
+  size_t need_t;             /* floats of the shared NAFBlock gate buffer */
+  size_t need_sums;          /* doubles of per-band channel sums */
+  size_t need_fold;          /* floats for the per-frame folded conv3 */
+  float *scratch, *t, *fold;
+  double *sums;
+  cpu_block *blocks;
+  size_t n_blocks;
+  float *block_arena;
+} cpu_backend;
+
+static float *
+thread_scratch (cpu_backend *cb)
+{
+  return cb->scratch + (size_t) omp_get_thread_num () * cb->need_thread;
+}
+
+static void
+need (size_t *have, size_t want)
+{
+  if (want > *have)
+    *have = want;
+}
+
+static size_t
+max_size (size_t a, size_t b)
+{
+  return a > b ? a : b;
+}
+
+static int
+clamp_int (long v, int lo, int hi)
+{
+  return v < lo ? lo : v > hi ? hi : (int) v;
+}
+
+/* bias, LeakyReLU and residual on rows [p0, p0 + n) of every channel */
+static void
+epilogue (irc_tensor dst, size_t p0, int n, const float *b, int leaky, const irc_tensor *res)
+{
+  const size_t plane = irc_tensor_plane (dst);
+  for (int o = 0; o < dst.c; o++) {
+    float *d = dst.data + o * plane + p0;
+    if (b)
+      irc_orc_add_scalar_f32 (d, b[o], n);
+    if (leaky)
+      irc_orc_leaky_relu_f32 (d, 0.1f, n);
+    if (res)
+      irc_orc_add_f32 (d, res->data + o * plane + p0, n);
+  }
+}
+
+static void
+cpu_conv (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w, const float *b,
+    int k, int stride, int leaky, const irc_tensor *residual)
+{
+  cpu_backend *cb = (cpu_backend *) be;
+  const size_t plane = irc_tensor_plane (dst);
+  if (k == 1) {
+    const int chunk = clamp_int (COL_BUDGET / (src.c + dst.c), 256, 8192);
+    const long n_chunks = (long) ((plane + chunk - 1) / chunk);
+    if (be->measuring)
+      return;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (long i = 0; i < n_chunks; i++) {
+      const size_t p0 = (size_t) i * chunk;
+      const int n = (int) (plane - p0 < (size_t) chunk ? plane - p0 : (size_t) chunk);
+      irc_k_gemm (dst.data + p0, plane, w, src.c, dst.c, src.c, src.data + p0,
+          irc_tensor_plane (src), n, 0);
+      epilogue (dst, p0, n, b, leaky, residual);
+    }
+    return;
+  }
+  const int K = 9 * src.c;
+  const int rows = clamp_int (COL_BUDGET / ((long) K * dst.w), 1, dst.h);
+  const long n_bands = (dst.h + rows - 1) / rows;
+  if (be->measuring) {
+    /* rows = max(1, budget / (K w)) for any narrower frame too */
+    need (&cb->need_thread, max_size ((size_t) K * dst.w, COL_BUDGET));
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+  for (long i = 0; i < n_bands; i++) {
+    const int y0 = (int) i * rows, y1 = y0 + rows < dst.h ? y0 + rows : dst.h;
+    const int n = (y1 - y0) * dst.w;
+    float *col = thread_scratch (cb);
+    irc_k_im2col3x3 (col, src.data, src.c, src.h, src.w, stride, y0, y1, dst.w);
+    irc_k_gemm (dst.data + (size_t) y0 * dst.w, plane, w, K, dst.c, K, col, n, n, 0);
+    epilogue (dst, (size_t) y0 * dst.w, n, b, leaky, residual);
+  }
+}
+
+static void
+cpu_down (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w)
+{
+  cpu_backend *cb = (cpu_backend *) be;
+  const int K = 9 * src.c, co = src.c / 4;
+  /* an even number of source rows per band: PixelUnshuffle pairs them */
+  const int rows = 2 * clamp_int (COL_BUDGET / (2L * K * src.w), 1, src.h / 2);
+  const long n_bands = (src.h + rows - 1) / rows;
+  if (be->measuring) {
+    need (&cb->need_thread, max_size ((size_t) 2 * K * src.w, COL_BUDGET) / K * (K + co));
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+  for (long i = 0; i < n_bands; i++) {
+    const int y0 = (int) i * rows, y1 = y0 + rows < src.h ? y0 + rows : src.h;
+    const int n = (y1 - y0) * src.w;
+    float *col = thread_scratch (cb), *out = col + (size_t) K * n;
+    irc_k_im2col3x3 (col, src.data, src.c, src.h, src.w, 1, y0, y1, src.w);
+    irc_k_gemm (out, n, w, K, co, K, col, n, n, 0);
+    irc_k_pixel_unshuffle (dst.data + (size_t) (y0 / 2) * dst.w, irc_tensor_plane (dst), out,
+        n, co, y1 - y0, src.w);
+  }
+}
+
+static void
+cpu_up (irc_backend *be, irc_tensor dst, irc_tensor src, irc_tensor skip, const float *up_w,
+    const float *down_w)
+{
+  cpu_backend *cb = (cpu_backend *) be;
+  const int K = 9 * src.c, a = src.c + skip.c;
+  const int rows = clamp_int (COL_BUDGET / ((long) K * src.w), 1, src.h);
+  const long n_bands = (src.h + rows - 1) / rows;
+  if (be->measuring) {
+    need (&cb->need_thread, max_size ((size_t) K * src.w, COL_BUDGET) / K * (K + 8 * src.c));
+    return;
+  }
+  const size_t dplane = irc_tensor_plane (dst);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+  for (long i = 0; i < n_bands; i++) {
+    const int y0 = (int) i * rows, y1 = y0 + rows < src.h ? y0 + rows : src.h;
+    const int n = (y1 - y0) * src.w;
+    float *col = thread_scratch (cb), *conv = col + (size_t) K * n, *shuf = conv + 4 * src.c * n;
+    irc_k_im2col3x3 (col, src.data, src.c, src.h, src.w, 1, y0, y1, src.w);
+    irc_k_gemm (conv, n, up_w, K, 4 * src.c, K, col, n, n, 0);
+    irc_k_pixel_shuffle (shuf, 4 * (size_t) n, conv, n, src.c, y1 - y0, src.w);
+    /* 1x1 over cat(shuffled, skip) = W[:, :n] shuffled + W[:, n:] skip */
+    const size_t p0 = (size_t) 2 * y0 * dst.w;
+    irc_k_gemm (dst.data + p0, dplane, down_w, a, dst.c, src.c, shuf, 4 * (size_t) n, 4 * n, 0);
+    irc_k_gemm (dst.data + p0, dplane, down_w + src.c, a, dst.c, skip.c, skip.data + p0,
+        irc_tensor_plane (skip), 4 * n, 1);
+  }
+}
+
+static const cpu_block *
+find_block (cpu_backend *cb, const irc_nafblock_w *bw)
+{
+  for (size_t i = 0; i < cb->n_blocks; i++)
+    if (cb->blocks[i].src == bw)
+      return &cb->blocks[i];
+  return NULL;
+}
+
+static int
+nafblock_band_rows (int c, int w)
+{
+  return clamp_int (BAND_BUDGET / (3L * c * w) - 2, 4, 64);
+}
+
+static int
+nafblock_chunk (int c)
+{
+  return clamp_int (BAND_BUDGET / (8L * c), 256, 16384) / 64 * 64;
+}
+
+static void
+cpu_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
+{
+  cpu_backend *cb = (cpu_backend *) be;
+  const int c = x.c, w = x.w, h = x.h;
+  const size_t plane = irc_tensor_plane (x);
+  const int rows = nafblock_band_rows (c, w) < h ? nafblock_band_rows (c, w) : h;
+  const long n_bands = (h + rows - 1) / rows;
+  const int chunk = nafblock_chunk (c);
+  const long n_chunks = (long) ((plane + chunk - 1) / chunk);
+  if (be->measuring) {
+    need (&cb->need_thread, max_size ((size_t) 18 * c * w, BAND_BUDGET) + 2 * (size_t) w);
+    need (&cb->need_thread, (size_t) 4 * c * chunk);
+    need (&cb->need_t, (size_t) c * plane);
+    need (&cb->need_sums, (size_t) n_bands * c);
+    need (&cb->need_fold, (size_t) c * c + c);
+    return;
+  }
+  const cpu_block *fb = find_block (cb, bw);
+  float *t = cb->t;
+  double *sums = cb->sums;
+
+  /* pass A: norm1 -> conv1 -> depthwise 3x3 -> SimpleGate into t, with the
+   * per-band channel sums the attention's pool needs */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+  for (long i = 0; i < n_bands; i++) {
+    const int r0 = (int) i * rows, r1 = r0 + rows < h ? r0 + rows : h;
+    const int a0 = r0 > 0 ? r0 - 1 : 0, a1 = r1 < h ? r1 + 1 : h;
+    const int nin = (a1 - a0) * w;
+    float *ln = thread_scratch (cb), *u = ln + (size_t) c * nin, *tmp = u + (size_t) 2 * c * nin;
+    irc_k_layernorm2d (ln, nin, x.data + (size_t) a0 * w, plane, c, nin);
+    irc_k_gemm (u, nin, fb->w1, c, 2 * c, c, ln, nin, nin, 0);
+    irc_k_add_bias (u, nin, 2 * c, nin, fb->b1);
+    irc_k_dwconv3x3_gate (t + (size_t) r0 * w, plane, u, nin, a0 - r0, a1 - a0, c, r1 - r0, w,
+        bw->conv2_w, bw->conv2_b, tmp);
+    for (int k = 0; k < c; k++) {
+      const float *tr = t + k * plane + (size_t) r0 * w;
+      double s = 0;
+      for (int y = 0; y < r1 - r0; y++) {
+        float rs = 0;
+        for (int xx = 0; xx < w; xx++)
+          rs += tr[(size_t) y * w + xx];
+        s += rs;
+      }
+      sums[i * c + k] = s;
+    }
+  }
+
+  /* the simplified channel attention: s = sca(mean(t)), folded with beta
+   * into conv3 (summing bands in order keeps results thread-count independent) */
+  float *w3 = cb->fold, *b3 = w3 + (size_t) c * c;
+  {
+    float mean[4096], s[4096];
+    for (int k = 0; k < c; k++) {
+      double acc = 0;
+      for (long i = 0; i < n_bands; i++)
+        acc += sums[i * c + k];
+      mean[k] = (float) (acc / (double) plane);
+    }
+    for (int o = 0; o < c; o++) {
+      double acc = bw->sca_b[o];
+      for (int k = 0; k < c; k++)
+        acc += (double) bw->sca_w[o * c + k] * mean[k];
+      s[o] = (float) acc;
+    }
+    for (int o = 0; o < c; o++) {
+      for (int k = 0; k < c; k++)
+        w3[o * c + k] = bw->beta[o] * bw->conv3_w[o * c + k] * s[k];
+      b3[o] = bw->beta[o] * bw->conv3_b[o];
+    }
+  }
+
+  /* pass B, pointwise per chunk: y = x + conv3'(t); x = y + conv5'(gate(conv4'(norm2(y)))) */
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+  for (long i = 0; i < n_chunks; i++) {
+    const size_t p0 = (size_t) i * chunk;
+    const int n = (int) (plane - p0 < (size_t) chunk ? plane - p0 : (size_t) chunk);
+    float *nrm = thread_scratch (cb), *u = nrm + (size_t) c * n, *g = u + (size_t) 2 * c * n;
+    float *xp = x.data + p0;
+    irc_k_gemm (xp, plane, w3, c, c, c, t + p0, plane, n, 1);
+    irc_k_add_bias (xp, plane, c, n, b3);
+    irc_k_layernorm2d (nrm, n, xp, plane, c, n);
+    irc_k_gemm (u, n, fb->w4, c, 2 * c, c, nrm, n, n, 0);
+    irc_k_add_bias (u, n, 2 * c, n, fb->b4);
+    for (int k = 0; k < c; k++)
+      irc_orc_mul_f32 (g + (size_t) k * n, u + (size_t) k * n, u + (size_t) (k + c) * n, n);
+    irc_k_gemm (xp, plane, fb->w5, c, c, c, g, n, n, 1);
+    irc_k_add_bias (xp, plane, c, n, fb->b5);
+  }
+}
+
+static void
+cpu_mean (irc_backend *be, float *dst, irc_tensor src)
+{
+  cpu_backend *cb = (cpu_backend *) be;
+  if (be->measuring)
+    return;
+  const size_t plane = irc_tensor_plane (src);
+#pragma omp parallel for num_threads(cb->threads)
+  for (int k = 0; k < src.c; k++) {
+    double s = 0;
+    for (size_t i = 0; i < plane; i++)
+      s += src.data[k * plane + i];
+    dst[k] = (float) (s / (double) plane);
+  }
+}
+
+/* W' = W diag(scale), b' = b + W shift: a LayerNorm's affine folded into the
+ * 1x1 convolution that follows it. */
+static void
+fold_norm (float *w_out, float *b_out, const float *w, const float *b, int cout, int cin,
+    const float *scale, const float *shift)
+{
+  for (int o = 0; o < cout; o++) {
+    double acc = b[o];
+    for (int i = 0; i < cin; i++) {
+      w_out[o * cin + i] = w[o * cin + i] * scale[i];
+      acc += (double) w[o * cin + i] * shift[i];
+    }
+    b_out[o] = (float) acc;
+  }
+}
+
+static irc_status
+fold_blocks (cpu_backend *cb, const irc_weights *w, irc_error *err)
+{
+  const irc_config *cfg = &w->cfg;
+  size_t n = 0, floats = 0;
+  const irc_nafblock_w *lists[7] = {w->left[0], w->left[1], w->left[2], w->bottom,
+    w->right[0], w->right[1], w->right[2]};
+  const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
+    cfg->right[0], cfg->right[1], cfg->right[2]};
+  for (int l = 0; l < 7; l++)
+    for (int i = 0; i < counts[l]; i++) {
+      const size_t c = (size_t) lists[l][i].c;
+      floats += 2 * c * c + 2 * c + 2 * c * c + 2 * c + c * c + c;
+      n++;
+    }
+  cb->blocks = calloc (n ? n : 1, sizeof *cb->blocks);
+  cb->block_arena = malloc ((floats ? floats : 1) * sizeof (float));
+  if (!cb->blocks || !cb->block_arena)
+    return irc_fail (err, IRC_ERR_NOMEM, "cpu backend: out of memory for folded weights");
+  float *p = cb->block_arena;
+  for (int l = 0; l < 7; l++)
+    for (int i = 0; i < counts[l]; i++) {
+      const irc_nafblock_w *bw = &lists[l][i];
+      const int c = bw->c;
+      cpu_block *fb = &cb->blocks[cb->n_blocks++];
+      fb->src = bw;
+      fb->w1 = p, p += 2 * c * c;
+      fb->b1 = p, p += 2 * c;
+      fb->w4 = p, p += 2 * c * c;
+      fb->b4 = p, p += 2 * c;
+      fb->w5 = p, p += c * c;
+      fb->b5 = p, p += c;
+      fold_norm (fb->w1, fb->b1, bw->conv1_w, bw->conv1_b, 2 * c, c, bw->norm1_w, bw->norm1_b);
+      fold_norm (fb->w4, fb->b4, bw->conv4_w, bw->conv4_b, 2 * c, c, bw->norm2_w, bw->norm2_b);
+      for (int o = 0; o < c; o++) {
+        for (int k = 0; k < c; k++)
+          fb->w5[o * c + k] = bw->gamma[o] * bw->conv5_w[o * c + k];
+        fb->b5[o] = bw->gamma[o] * bw->conv5_b[o];
+      }
+    }
+  return IRC_OK;
+}
+
+static irc_status
+cpu_prepare (irc_backend *be, irc_error *err)
+{
+  cpu_backend *cb = (cpu_backend *) be;
+  be->measuring = 0;
+  cb->scratch = aligned_alloc (64, ((cb->need_thread * cb->threads * sizeof (float)) / 64 + 1) * 64);
+  cb->t = aligned_alloc (64, ((cb->need_t * sizeof (float)) / 64 + 1) * 64);
+  cb->fold = malloc ((cb->need_fold + 1) * sizeof (float));
+  cb->sums = malloc ((cb->need_sums + 1) * sizeof (double));
+  if (!cb->scratch || !cb->t || !cb->fold || !cb->sums)
+    return irc_fail (err, IRC_ERR_NOMEM, "cpu backend: out of memory for %zu MB of scratch",
+        (cb->need_thread * cb->threads + cb->need_t) * sizeof (float) >> 20);
+  return IRC_OK;
+}
+
+static void
+cpu_free (irc_backend *be)
+{
+  cpu_backend *cb = (cpu_backend *) be;
+  free (cb->scratch);
+  free (cb->t);
+  free (cb->fold);
+  free (cb->sums);
+  free (cb->blocks);
+  free (cb->block_arena);
+  free (cb);
+}
+
 irc_status
 irc_backend_cpu_new (const irc_weights *w, int cap_h, int cap_w, int threads,
     irc_backend **out, irc_error *err)
 {
-  (void) threads;
-  irc_status st = irc_backend_ref_new (w, cap_h, cap_w, out, err);
-  if (st == IRC_OK)
-    (*out)->kind = IRC_BACKEND_CPU;
-  return st;
+  (void) cap_h, (void) cap_w;
+  if (4 * w->cfg.dim > 4096)
+    return irc_fail (err, IRC_ERR_UNSUPPORTED, "cpu backend: dim %d too large", w->cfg.dim);
+  cpu_backend *cb = calloc (1, sizeof *cb);
+  if (!cb)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
+  cb->threads = threads > 0 ? threads : omp_get_num_procs ();
+  /* our threads split the work; OpenBLAS must not start its own inside them */
+  openblas_set_num_threads (1);
+  cb->base.kind = IRC_BACKEND_CPU;
+  cb->base.name = "cpu";
+  cb->base.measuring = 1;
+  cb->base.prepare = cpu_prepare;
+  cb->base.free = cpu_free;
+  cb->base.conv = cpu_conv;
+  cb->base.down = cpu_down;
+  cb->base.up = cpu_up;
+  cb->base.nafblock = cpu_nafblock;
+  cb->base.mean = cpu_mean;
+  irc_status st = fold_blocks (cb, w, err);
+  if (st != IRC_OK) {
+    cpu_free (&cb->base);
+    return st;
+  }
+  *out = &cb->base;
+  return IRC_OK;
 }

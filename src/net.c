@@ -49,6 +49,10 @@ half_up (int n)
   return (n + 1) / 2;
 }
 
+static void encode_stages123 (irc_net *n, int hp, int wp);
+static void encode_head (irc_net *n);
+static void run_unet (irc_net *n, int hp, int wp);
+
 irc_status
 irc_net_new (const irc_model *model, int max_width, int max_height,
     const irc_net_params *params, irc_net **out, irc_error *err)
@@ -93,6 +97,7 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     return irc_fail (err, IRC_ERR_NOMEM, "out of memory for %zu MB of activations",
         total * sizeof (float) >> 20);
   }
+  memset (n->arena, 0, total * sizeof (float));
   size_t off = 0;
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
     *plan[i].slot = n->arena + off;
@@ -110,6 +115,15 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     default:
       st = irc_fail (err, IRC_ERR_UNSUPPORTED,
           "backend %d is not available in this build", (int) params->backend);
+  }
+  if (st == IRC_OK && n->be->measuring) {
+    /* walk the graph once at the largest size so the backend sizes its
+     * buffers now, not during a frame */
+    encode_stages123 (n, n->cap_h, n->cap_w);
+    encode_head (n);
+    run_unet (n, n->cap_h, n->cap_w);
+    n->have_code = 0;
+    st = n->be->prepare (n->be, err);
   }
   if (st != IRC_OK) {
     irc_net_free (&n);
@@ -228,6 +242,8 @@ encode_head (irc_net *n)
   be->conv (be, b, a, e->conv_w[8], NULL, 3, 2, 1, NULL);
   float pooled[4096];
   be->mean (be, pooled, b);
+  if (be->measuring)
+    return;
   float *outs[2] = {n->code1, n->code2};
   const float *x = pooled;
   for (int i = 0; i < 2; i++) {

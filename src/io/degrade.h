@@ -86,8 +86,8 @@ irc_status irc_degrade_rain (float *rgb, int width, int height,
     const irc_rain_params *p, irc_rng *rng, irc_error *err);
 
 /** Renders only the streak map (one plane, @width x @height, accumulated
- * into @map, not cleared first): for inspection and tests. @illum may be
- * NULL (uniform light) or a plane of per-pixel brightness factors. */
+ * into @map, not cleared first), before colour, sky light and veil: for
+ * inspection and tests. */
 irc_status irc_rain_streaks (float *map, int width, int height,
     const irc_rain_params *p, irc_rng *rng, irc_error *err);
 
@@ -213,7 +213,7 @@ typedef struct {
   irc_rain_params rain;
   irc_haze_params haze;
   irc_noise_params noise;
-  irc_blur_params blur;
+  irc_blur_params blur;        /**< blur.kernel is unused: the plan applies @kernel */
   irc_kernel kernel;           /**< the plan's own copy of its blur kernel */
 } irc_plan;
 
