@@ -51,8 +51,19 @@ struct irc_backend {
       const float *up_w, const float *down_w);
   /* One NAFBlock in place on @x. */
   void (*nafblock) (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw);
-  /* Per-channel spatial mean of @src into dst[src.c]. */
+  /* Per-channel spatial mean of @src into dst[src.c] (dst is in the
+   * activation arena, like every tensor). */
   void (*mean) (irc_backend *be, float *dst, irc_tensor src);
+  /* Synchronisation with the host, for backends whose memory is not the
+   * host's (NULL for the CPU ones): upload() makes @count floats the host
+   * wrote at @host (inside the activation arena) visible to the next ops;
+   * download() runs everything recorded so far and makes @count floats at
+   * @host current for the host to read. The net calls upload for the padded
+   * input and the folded code weights, download for the pooled encoder
+   * features, the encoder outputs it hands out and the output image; a frame
+   * with a cached code therefore needs a single submission. */
+  irc_status (*upload) (irc_backend *be, const float *host, size_t count, irc_error *err);
+  irc_status (*download) (irc_backend *be, float *host, size_t count, irc_error *err);
 };
 
 /* Creates a backend for frames up to @cap_h x @cap_w (already padded to a

@@ -18,7 +18,7 @@ struct irc_net {
   float *pad, *enc_a, *enc_b, *fea[3], *enc4a, *enc4b;
   float *x1, *x2, *x3, *x4, *b, *r3, *r2, *r1, *out;
   /* the scene's latent code and what is derived from it */
-  float *code1, *code2, *qv, *fusion_w;
+  float *code1, *code2, *qv, *fusion_w, *pooled;
   int have_code;
   int fea_h[3], fea_w[3];        /* of the last encoder run */
 };
@@ -37,6 +37,19 @@ reflect_index (int i, int n)
   return i < n ? i : period - i;
 }
 
+static irc_status
+sync_up (irc_net *n, const float *host, size_t count, irc_error *err)
+{
+  return n->be->upload && !n->be->measuring ? n->be->upload (n->be, host, count, err) : IRC_OK;
+}
+
+static irc_status
+sync_down (irc_net *n, float *host, size_t count, irc_error *err)
+{
+  return n->be->download && !n->be->measuring ? n->be->download (n->be, host, count, err)
+      : IRC_OK;
+}
+
 static int
 pad8 (int n)
 {
@@ -50,7 +63,7 @@ half_up (int n)
 }
 
 static void encode_stages123 (irc_net *n, int hp, int wp);
-static void encode_head (irc_net *n);
+static irc_status encode_head (irc_net *n, irc_error *err);
 static void run_unet (irc_net *n, int hp, int wp);
 
 irc_status
@@ -87,6 +100,7 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     {&n->b, 3 * C * l3}, {&n->r3, 4 * C * l2}, {&n->r2, 3 * C * l1}, {&n->r1, 2 * C * l0},
     {&n->out, 3 * l0},
     {&n->code1, code}, {&n->code2, code}, {&n->qv, 4 * C}, {&n->fusion_w, 3 * C * 4 * C},
+    {&n->pooled, 16 * ew},
   };
   size_t total = 0;
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
@@ -120,7 +134,7 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     /* walk the graph once at the largest size so the backend sizes its
      * buffers now, not during a frame */
     encode_stages123 (n, n->cap_h, n->cap_w);
-    encode_head (n);
+    encode_head (n, err);
     run_unet (n, n->cap_h, n->cap_w);
     n->have_code = 0;
     st = n->be->prepare (n->be, err);
@@ -172,8 +186,8 @@ check_frame (const irc_net *n, const void *src, int width, int height, irc_error
 }
 
 /* Reflect-pad right and bottom to a multiple of 8, as the authors' test code. */
-static void
-pad_input (irc_net *n, const float *src, int width, int height)
+static irc_status
+pad_input (irc_net *n, const float *src, int width, int height, irc_error *err)
 {
   const int hp = pad8 (height), wp = pad8 (width);
   for (int c = 0; c < 3; c++)
@@ -184,6 +198,7 @@ pad_input (irc_net *n, const float *src, int width, int height)
       for (int x = width; x < wp; x++)
         d[x] = row[reflect_index (x, width)];
     }
+  return sync_up (n, n->pad, (size_t) 3 * hp * wp, err);
 }
 
 /* Encoder stages 1-3: the three feature maps. */
@@ -215,8 +230,8 @@ encode_stages123 (irc_net *n, int hp, int wp)
 
 /* Folds the code into local_fusion: conv1x1(cat(b, b * qv)) equals the 1x1
  * convolution with W[:, :4C] + W[:, 4C:] diag(qv). */
-static void
-apply_code (irc_net *n)
+static irc_status
+apply_code (irc_net *n, irc_error *err)
 {
   const irc_weights *w = n->w;
   const int C = w->cfg.dim;
@@ -226,11 +241,12 @@ apply_code (irc_net *n)
       n->fusion_w[o * 4 * C + i] = w->local_fusion_w[(size_t) o * 8 * C + i]
           + w->local_fusion_w[(size_t) o * 8 * C + 4 * C + i] * n->qv[i];
   n->have_code = 1;
+  return sync_up (n, n->fusion_w, (size_t) 3 * C * 4 * C, err);
 }
 
 /* Stage 4, global pool and the two MLP heads: the style code. */
-static void
-encode_head (irc_net *n)
+static irc_status
+encode_head (irc_net *n, irc_error *err)
 {
   const irc_encoder_w *e = &n->w->enc;
   irc_backend *be = n->be;
@@ -240,12 +256,14 @@ encode_head (irc_net *n)
   irc_tensor b = view (n->enc4b, e->cout[8], half_up (h3), half_up (w3));
   be->conv (be, a, f3, e->conv_w[7], NULL, 3, 1, 1, NULL);
   be->conv (be, b, a, e->conv_w[8], NULL, 3, 2, 1, NULL);
-  float pooled[4096];
-  be->mean (be, pooled, b);
+  be->mean (be, n->pooled, b);
   if (be->measuring)
-    return;
+    return IRC_OK;
+  irc_status st = sync_down (n, n->pooled, (size_t) b.c, err);
+  if (st != IRC_OK)
+    return st;
   float *outs[2] = {n->code1, n->code2};
-  const float *x = pooled;
+  const float *x = n->pooled;
   for (int i = 0; i < 2; i++) {
     irc_ref_linear (outs[i], x, e->lin_in[i], e->lin_out[i], e->lin_w[i], e->lin_b[i]);
     irc_ref_batchnorm_eval (outs[i], e->lin_out[i], e->bn_w[i], e->bn_b[i], e->bn_mean[i],
@@ -253,7 +271,7 @@ encode_head (irc_net *n)
     irc_ref_gelu (outs[i], (size_t) e->lin_out[i]);
     x = outs[i];
   }
-  apply_code (n);
+  return apply_code (n, err);
 }
 
 static void
@@ -306,14 +324,18 @@ run_unet (irc_net *n, int hp, int wp)
   be->conv (be, o, r1, w->fin_w, NULL, 3, 1, 0, &in);
 }
 
-static void
-crop_output (irc_net *n, float *dst, int width, int height)
+static irc_status
+crop_output (irc_net *n, float *dst, int width, int height, irc_error *err)
 {
   const int hp = pad8 (height), wp = pad8 (width);
+  irc_status st = sync_down (n, n->out, (size_t) 3 * hp * wp, err);
+  if (st != IRC_OK)
+    return st;
   for (int c = 0; c < 3; c++)
     for (int y = 0; y < height; y++)
       memcpy (dst + ((size_t) c * height + y) * width, n->out + ((size_t) c * hp + y) * wp,
           (size_t) width * sizeof (float));
+  return IRC_OK;
 }
 
 irc_status
@@ -321,22 +343,24 @@ irc_net_encode (irc_net *n, const float *src, int width, int height, irc_encoder
     irc_error *err)
 {
   irc_status st = check_frame (n, src, width, height, err);
+  if (st == IRC_OK)
+    st = pad_input (n, src, width, height, err);
   if (st != IRC_OK)
     return st;
-  pad_input (n, src, width, height);
   encode_stages123 (n, pad8 (height), pad8 (width));
-  encode_head (n);
-  if (out) {
-    out->code1 = n->code1;
-    out->code2 = n->code2;
-    for (int i = 0; i < 3; i++) {
-      out->fea[i] = n->fea[i];
-      out->fea_c[i] = n->w->enc.cout[2 + 2 * i];
-      out->fea_h[i] = n->fea_h[i];
-      out->fea_w[i] = n->fea_w[i];
-    }
+  st = encode_head (n, err);
+  if (st != IRC_OK || !out)
+    return st;
+  out->code1 = n->code1;
+  out->code2 = n->code2;
+  for (int i = 0; i < 3 && st == IRC_OK; i++) {
+    out->fea[i] = n->fea[i];
+    out->fea_c[i] = n->w->enc.cout[2 + 2 * i];
+    out->fea_h[i] = n->fea_h[i];
+    out->fea_w[i] = n->fea_w[i];
+    st = sync_down (n, n->fea[i], (size_t) out->fea_c[i] * out->fea_h[i] * out->fea_w[i], err);
   }
-  return IRC_OK;
+  return st;
 }
 
 irc_status
@@ -345,42 +369,41 @@ irc_net_set_code (irc_net *n, const float *code2, irc_error *err)
   if (!code2)
     return irc_fail (err, IRC_ERR_INVALID, "irc_net_set_code: no code");
   memcpy (n->code2, code2, (size_t) n->w->cfg.code * sizeof (float));
-  apply_code (n);
-  return IRC_OK;
+  return apply_code (n, err);
+}
+
+static irc_status
+restore (irc_net *n, float *dst, const float *src, int width, int height, int with_code,
+    irc_error *err)
+{
+  irc_status st = check_frame (n, src, width, height, err);
+  if (st != IRC_OK)
+    return st;
+  if (!dst)
+    return irc_fail (err, IRC_ERR_INVALID, "no output image given");
+  if (with_code && !n->have_code)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "no style code yet: run irc_net_encode() or irc_net_set_code() first");
+  st = pad_input (n, src, width, height, err);
+  if (st != IRC_OK)
+    return st;
+  encode_stages123 (n, pad8 (height), pad8 (width));
+  if (!with_code && (st = encode_head (n, err)) != IRC_OK)
+    return st;
+  run_unet (n, pad8 (height), pad8 (width));
+  return crop_output (n, dst, width, height, err);
 }
 
 irc_status
 irc_net_restore_with_code (irc_net *n, float *dst, const float *src, int width, int height,
     irc_error *err)
 {
-  irc_status st = check_frame (n, src, width, height, err);
-  if (st != IRC_OK)
-    return st;
-  if (!dst)
-    return irc_fail (err, IRC_ERR_INVALID, "no output image given");
-  if (!n->have_code)
-    return irc_fail (err, IRC_ERR_INVALID,
-        "no style code yet: run irc_net_encode() or irc_net_set_code() first");
-  pad_input (n, src, width, height);
-  encode_stages123 (n, pad8 (height), pad8 (width));
-  run_unet (n, pad8 (height), pad8 (width));
-  crop_output (n, dst, width, height);
-  return IRC_OK;
+  return restore (n, dst, src, width, height, 1, err);
 }
 
 irc_status
 irc_net_restore (irc_net *n, float *dst, const float *src, int width, int height,
     irc_error *err)
 {
-  irc_status st = check_frame (n, src, width, height, err);
-  if (st != IRC_OK)
-    return st;
-  if (!dst)
-    return irc_fail (err, IRC_ERR_INVALID, "no output image given");
-  pad_input (n, src, width, height);
-  encode_stages123 (n, pad8 (height), pad8 (width));
-  encode_head (n);
-  run_unet (n, pad8 (height), pad8 (width));
-  crop_output (n, dst, width, height);
-  return IRC_OK;
+  return restore (n, dst, src, width, height, 0, err);
 }

@@ -353,8 +353,9 @@ irc_degrade_haze (float *rgb, int width, int height, const irc_haze_params *p,
 void
 irc_rain_preset_light (irc_rain_params *p)
 {
+  p->style = IRC_RAIN_LEVELS;
   p->layers = 1;
-  p->density = 0.08f;
+  p->density = 0.6f;
   p->length_min = 8.0f;
   p->length_max = 45.0f;
   p->width_min = 1.0f;
@@ -364,6 +365,8 @@ irc_rain_preset_light (irc_rain_params *p)
   p->layer_spread = 0.0f;
   p->brightness = 0.6f;
   p->brightness_min = 0.2f;
+  p->threshold = 1.0f;
+  p->levels_range = 2.0f;
   p->softness = 0.5f;
   p->depth_var = 0.0f;
   p->sky_follow = 0.0f;
@@ -376,8 +379,9 @@ irc_rain_preset_light (irc_rain_params *p)
 void
 irc_rain_preset_heavy (irc_rain_params *p)
 {
+  p->style = IRC_RAIN_LEVELS;
   p->layers = 4;
-  p->density = 0.07f;
+  p->density = 0.5f;
   p->length_min = 15.0f;
   p->length_max = 70.0f;
   p->width_min = 1.2f;
@@ -387,6 +391,8 @@ irc_rain_preset_heavy (irc_rain_params *p)
   p->layer_spread = 10.0f;
   p->brightness = 0.75f;
   p->brightness_min = 0.2f;
+  p->threshold = 1.0f;
+  p->levels_range = 2.0f;
   p->softness = 0.7f;
   p->depth_var = 0.7f;
   p->sky_follow = 0.3f;
@@ -461,43 +467,59 @@ check_rain (const irc_rain_params *p, irc_error *err)
   return IRC_OK;
 }
 
-/* One streak: a segment centred at (cx, cy) along the unit vector (dx, dy),
- * of length @len. Across it, a box of @width convolved with a Gaussian of
- * std @sigma (anti-aliased soft edges: a 1 px streak peaks at ~0.7, as a
- * motion-blurred dot does); along it, ends tapered over @taper of the half
- * length and a brighter part around @peak (-1..1) with depth @mod, the
- * uneven look of motion-blurred noise after levels. Cost is the streak's
- * own area: rows (or columns, when nearer horizontal) times its width. */
+/* One streak: a segment centred at (cx, cy) along the unit vector (dx, dy).
+ * Across it, a box of @width convolved with a Gaussian of std @sigma
+ * (anti-aliased soft edges: a 1 px streak peaks at ~0.7, as a
+ * motion-blurred dot does). Along it, ends fade over @taper of the half
+ * length, and a smooth random variation of depth @mod through @nk knots
+ * gives the uneven brightness of a motion-blurred noise grain. */
+typedef struct {
+  float cx, cy, dx, dy;
+  float len, width, sigma, b;
+  float taper;        /* 0 < taper <= 1 */
+  float mod;          /* 0..1 */
+  int nk;             /* 0 or 2..MAX_KNOTS */
+  float knot[8];
+} streak;
+
+#define MAX_KNOTS 8
 #define XLUT 32
+
+/* Cost is the streak's own area: rows (or columns, when nearer horizontal)
+ * times its width, never its bounding box. */
 static void
-draw_streak (float *map, int w, int h, float cx, float cy, float dx, float dy,
-    float len, float width, float sigma, float b, float taper, float mod, float peak)
+draw_streak (float *map, int w, int h, const streak *sk)
 {
-  float reach = width * 0.5f + 3.0f * sigma + 0.5f;
+  float reach = sk->width * 0.5f + 3.0f * sk->sigma + 0.5f;
   float lut[XLUT + 2];
-  float k = 1.0f / (sqrtf (2.0f) * sigma);
+  float k = 1.0f / (sqrtf (2.0f) * sk->sigma);
   for (int i = 0; i <= XLUT + 1; i++) {
     float s = reach * i / XLUT;
-    lut[i] = 0.5f * (erff ((s + 0.5f * width) * k) - erff ((s - 0.5f * width) * k));
+    lut[i] = 0.5f * (erff ((s + 0.5f * sk->width) * k) - erff ((s - 0.5f * sk->width) * k));
   }
   float lut_scale = XLUT / reach;
-  float half = 0.5f * len, inv_half = 1.0f / half, inv_taper = 1.0f / taper;
+  float half = 0.5f * sk->len, inv_half = 1.0f / half, inv_taper = 1.0f / sk->taper;
+  float kscale = 0.5f * (sk->nk - 1);
 
   /* Walk the major axis; transposing makes both cases one loop. */
-  int vertical = fabsf (dy) >= fabsf (dx);
-  float a0 = vertical ? cy : cx, b0 = vertical ? cx : cy;   /* major, minor */
-  float da = vertical ? dy : dx, db = vertical ? dx : dy;
+  int vertical = fabsf (sk->dy) >= fabsf (sk->dx);
+  float a0 = vertical ? sk->cy : sk->cx, b0 = vertical ? sk->cx : sk->cy;
+  float da = vertical ? sk->dy : sk->dx, db = vertical ? sk->dx : sk->dy;
   int na = vertical ? h : w, nb = vertical ? w : h;
   float ext_a = half * fabsf (da) + reach;
-  int a_lo = (int) floorf (a0 - ext_a), a_hi = (int) ceilf (a0 + ext_a);
-  if (a_lo < 0) a_lo = 0;
-  if (a_hi > na - 1) a_hi = na - 1;
+  float a_lo_f = floorf (a0 - ext_a), a_hi_f = ceilf (a0 + ext_a);
+  if (a_hi_f < 0.0f || a_lo_f > na - 1)
+    return;
+  int a_lo = a_lo_f < 0.0f ? 0 : (int) a_lo_f;
+  int a_hi = a_hi_f > na - 1 ? na - 1 : (int) a_hi_f;
   float slope = db / da, half_b = reach / fabsf (da);
   for (int a = a_lo; a <= a_hi; a++) {
     float bc = b0 + (a - a0) * slope;
-    int b_lo = (int) floorf (bc - half_b), b_hi = (int) ceilf (bc + half_b);
-    if (b_lo < 0) b_lo = 0;
-    if (b_hi > nb - 1) b_hi = nb - 1;
+    float b_lo_f = floorf (bc - half_b), b_hi_f = ceilf (bc + half_b);
+    if (b_hi_f < 0.0f || b_lo_f > nb - 1)
+      continue;
+    int b_lo = b_lo_f < 0.0f ? 0 : (int) b_lo_f;
+    int b_hi = b_hi_f > nb - 1 ? nb - 1 : (int) b_hi_f;
     for (int bb = b_lo; bb <= b_hi; bb++) {
       float ra = a - a0, rb = bb - b0;
       float t = ra * da + rb * db;          /* along the streak */
@@ -510,11 +532,142 @@ draw_streak (float *map, int w, int h, float cx, float cy, float dx, float dy,
       float u = t * inv_half;
       float e = clampf ((1.0f - fabsf (u)) * inv_taper, 0.0f, 1.0f);
       e = e * e * (3.0f - 2.0f * e);
-      float q = (u - peak) * 2.0f;
-      float g = 1.0f - mod + mod * expf (-q * q);
+      float g = 1.0f;
+      if (sk->nk >= 2) {
+        float fk = (u + 1.0f) * kscale;
+        int ik = (int) fk;
+        if (ik > sk->nk - 2)
+          ik = sk->nk - 2;
+        float tk = smoothstepf (0.0f, 1.0f, fk - ik);
+        g = 1.0f - sk->mod + sk->mod * (sk->knot[ik] + (sk->knot[ik + 1] - sk->knot[ik]) * tk);
+      }
       size_t idx = vertical ? (size_t) a * w + bb : (size_t) bb * w + a;
-      map[idx] += b * cross * e * g;
+      map[idx] += sk->b * cross * e * g;
     }
+  }
+}
+
+/* Layer depth z: 0 nearest .. 1 farthest. Near rain is sparser, longer,
+ * wider, brighter and out of focus; far rain is dense, fine and dim. */
+typedef struct {
+  float lmin, lmax, wmin, wmax, soft, bright, density, angle;
+} layer_geom;
+
+static void
+layer_setup (layer_geom *g, const irc_rain_params *p, int l, irc_rng *rng)
+{
+  float z = p->layers > 1 ? (float) l / (p->layers - 1) : 0.5f;
+  float dv = clampf (p->depth_var, 0.0f, 1.0f), c = 0.5f - z;
+  float len_s = 1.0f + 0.8f * dv * c;
+  float wid_s = 1.0f + 0.9f * dv * c;
+  g->bright = p->brightness * (1.0f + 0.5f * dv * c);
+  g->density = p->density * (1.0f - 0.8f * dv * c);
+  g->soft = fmaxf (p->softness, 0.3f) + 1.6f * dv * fmaxf (c, 0.0f);
+  g->lmin = fmaxf (p->length_min * len_s, 2.0f);
+  g->lmax = fmaxf (p->length_max * len_s, g->lmin);
+  g->wmin = p->width_min * wid_s;
+  g->wmax = p->width_max * wid_s;
+  g->angle = p->angle + (p->layers > 1 ? p->layer_spread * irc_rng_normal (rng) : 0.0f);
+}
+
+/* Number of streaks for a coverage @density over the frame grown by
+ * @margin: area / mean streak area (log-uniform lengths), randomly rounded. */
+static long
+streak_count (float density, int w, int h, float margin, float lmin, float lmax,
+    float wmin, float wmax, irc_rng *rng)
+{
+  float area = (w + 2 * margin) * (h + 2 * margin);
+  float mean_len = lmax > lmin * 1.001f ? (lmax - lmin) / logf (lmax / lmin) : lmin;
+  double expect = (double) density * area / (mean_len * 0.5f * (wmin + wmax));
+  if (expect > 4e6)
+    expect = 4e6;
+  long n = (long) expect;
+  if (irc_rng_uniform (rng) < expect - n)
+    n++;
+  return n;
+}
+
+/* Photo-editor rain, as the Rain100L/H and Rain1400 streaks were made: grains
+ * of noise motion-blurred into lines of one length (blur is linear, so
+ * drawing every grain's line equals blurring the grain image, at the cost of
+ * the lines only), then levels: the black point cuts the sum above its mean,
+ * so only where bright grains or several aligned ones overlap does a streak
+ * survive, with the uneven brightness and ragged lengths of the real sets. */
+static void
+layer_levels (float *map, float *tmp, int w, int h, const irc_rain_params *p,
+    const layer_geom *g, irc_rng *rng)
+{
+  size_t plane = (size_t) w * h;
+  memset (tmp, 0, plane * sizeof (float));
+  float blur_len = rng_log_range (rng, g->lmin, g->lmax);
+  float width = irc_rng_range (rng, g->wmin, g->wmax);
+  float margin = 0.5f * blur_len * 1.3f;
+  long n = streak_count (g->density, w, h, margin, blur_len, blur_len, width, width, rng);
+  for (long i = 0; i < n; i++) {
+    streak sk;
+    sk.cx = irc_rng_range (rng, -margin, w + margin);
+    sk.cy = irc_rng_range (rng, -margin, h + margin);
+    float a = (g->angle + p->angle_jitter * 0.3f * irc_rng_normal (rng)) * DEG2RAD;
+    sk.dx = sinf (a);
+    sk.dy = cosf (a);
+    sk.len = blur_len * irc_rng_range (rng, 0.8f, 1.25f);
+    sk.width = width * irc_rng_range (rng, 0.85f, 1.15f);
+    sk.sigma = g->soft;
+    sk.b = irc_rng_uniform (rng);
+    /* The grain's blur softens the line's ends over about its own size. */
+    sk.taper = fminf (1.0f, (sk.width + 2.0f * sk.sigma) / (0.5f * sk.len));
+    sk.mod = 0.0f;
+    sk.nk = 0;
+    draw_streak (tmp, w, h, &sk);
+  }
+  double s = 0.0, s2 = 0.0;
+  for (size_t i = 0; i < plane; i++) {
+    s += tmp[i];
+    s2 += (double) tmp[i] * tmp[i];
+  }
+  float mean = (float) (s / plane);
+  float sd = (float) sqrt (fmax (s2 / plane - (s / plane) * (s / plane), 1e-12));
+  float lo = mean + p->threshold * sd;
+  float range = fmaxf (p->levels_range, 0.1f) * sd;
+  float gain = g->bright / range;
+  for (size_t i = 0; i < plane; i++) {
+    float v = (tmp[i] - lo) * gain;
+    if (v > 0.0f)
+      map[i] += v < g->bright ? v : g->bright;
+  }
+}
+
+/* Individual drops: each streak its own length, width, direction and
+ * brightness, with a random brightness profile along it. */
+static void
+layer_drops (float *map, int w, int h, const irc_rain_params *p, const layer_geom *g,
+    irc_rng *rng)
+{
+  float margin = 0.5f * g->lmax;
+  long n = streak_count (g->density, w, h, margin, g->lmin, g->lmax, g->wmin, g->wmax, rng);
+  float bmin = clampf (p->brightness_min, 0.0f, 1.0f);
+  for (long i = 0; i < n; i++) {
+    streak sk;
+    sk.cx = irc_rng_range (rng, -margin, w + margin);
+    sk.cy = irc_rng_range (rng, -margin, h + margin);
+    sk.len = rng_log_range (rng, g->lmin, g->lmax);
+    /* Longer streaks are a little wider: they are nearer or faster. */
+    float ul = g->lmax > g->lmin ? logf (sk.len / g->lmin) / logf (g->lmax / g->lmin) : 0.5f;
+    float wu = clampf (0.6f * irc_rng_uniform (rng) + 0.4f * ul, 0.0f, 1.0f);
+    sk.width = g->wmin + (g->wmax - g->wmin) * wu;
+    float a = (g->angle + p->angle_jitter * irc_rng_normal (rng)) * DEG2RAD;
+    sk.dx = sinf (a);
+    sk.dy = cosf (a);
+    /* Many faint streaks, few bright ones. */
+    float ub = irc_rng_uniform (rng);
+    sk.b = g->bright * (bmin + (1.0f - bmin) * ub * ub);
+    sk.sigma = g->soft * irc_rng_range (rng, 0.8f, 1.25f);
+    sk.taper = irc_rng_range (rng, 0.1f, 0.6f);
+    sk.mod = irc_rng_range (rng, 0.2f, 0.8f);
+    sk.nk = 2 + (int) fminf (sk.len / 10.0f, MAX_KNOTS - 2);
+    for (int j = 0; j < sk.nk; j++)
+      sk.knot[j] = irc_rng_uniform (rng);
+    draw_streak (map, w, h, &sk);
   }
 }
 
@@ -525,54 +678,21 @@ irc_rain_streaks (float *map, int width, int height, const irc_rain_params *p,
   irc_status st = check_image (map, width, height, "rain", err);
   if (st != IRC_OK || (st = check_rain (p, err)) != IRC_OK)
     return st;
-  for (int l = 0; l < p->layers; l++) {
-    /* Layer depth z: 0 nearest .. 1 farthest. Near rain is sparser, longer,
-     * wider, brighter and out of focus; far rain is dense, fine and dim. */
-    float z = p->layers > 1 ? (float) l / (p->layers - 1) : 0.5f;
-    float dv = clampf (p->depth_var, 0.0f, 1.0f), c = 0.5f - z;
-    float len_s = 1.0f + 0.8f * dv * c;
-    float wid_s = 1.0f + 0.9f * dv * c;
-    float bri_s = 1.0f + 0.5f * dv * c;
-    float den_s = 1.0f - 0.8f * dv * c;
-    float soft = fmaxf (p->softness, 0.3f) + 1.6f * dv * fmaxf (c, 0.0f);
-    float lmin = fmaxf (p->length_min * len_s, 2.0f), lmax = fmaxf (p->length_max * len_s, lmin);
-    float wmin = p->width_min * wid_s, wmax = p->width_max * wid_s;
-    float angle = p->angle + (p->layers > 1 ? p->layer_spread * irc_rng_normal (rng) : 0.0f);
-
-    /* Streak count from the coverage density: area / mean streak area.
-     * Centres range over the frame grown by half the longest streak so
-     * streaks enter across the borders. */
-    float margin = 0.5f * lmax;
-    float area = (width + 2 * margin) * (height + 2 * margin);
-    float mean_len = lmax > lmin * 1.001f ? (lmax - lmin) / logf (lmax / lmin) : lmin;
-    float mean_w = 0.5f * (wmin + wmax);
-    double expect = (double) p->density * den_s * area / (mean_len * mean_w);
-    if (expect > 2e6)
-      expect = 2e6;
-    long n = (long) expect;
-    if (irc_rng_uniform (rng) < expect - n)
-      n++;
-    for (long i = 0; i < n; i++) {
-      float cx = irc_rng_range (rng, -margin, width + margin);
-      float cy = irc_rng_range (rng, -margin, height + margin);
-      float len = rng_log_range (rng, lmin, lmax);
-      /* Longer streaks are a little wider: they are nearer or faster. */
-      float ul = lmax > lmin ? logf (len / lmin) / logf (lmax / lmin) : 0.5f;
-      float wu = clampf (0.6f * irc_rng_uniform (rng) + 0.4f * ul, 0.0f, 1.0f);
-      float wd = wmin + (wmax - wmin) * wu;
-      float a = (angle + p->angle_jitter * irc_rng_normal (rng)) * DEG2RAD;
-      /* Many faint streaks, few bright ones. */
-      float ub = irc_rng_uniform (rng);
-      float bmin = clampf (p->brightness_min, 0.0f, 1.0f);
-      float b = p->brightness * (bmin + (1.0f - bmin) * ub * ub);
-      float taper = irc_rng_range (rng, 0.15f, 0.6f);
-      float mod = irc_rng_range (rng, 0.0f, 0.6f);
-      float peak = irc_rng_range (rng, -0.6f, 0.6f);
-      float sg = soft * irc_rng_range (rng, 0.8f, 1.25f);
-      draw_streak (map, width, height, cx, cy, sinf (a), cosf (a), len, wd, sg,
-          b * bri_s, taper, mod, peak);
-    }
+  float *tmp = NULL;
+  if (p->style == IRC_RAIN_LEVELS) {
+    tmp = malloc ((size_t) width * height * sizeof (float));
+    if (!tmp)
+      return irc_fail (err, IRC_ERR_NOMEM, "rain: out of memory");
   }
+  for (int l = 0; l < p->layers; l++) {
+    layer_geom g;
+    layer_setup (&g, p, l, rng);
+    if (p->style == IRC_RAIN_LEVELS)
+      layer_levels (map, tmp, width, height, p, &g, rng);
+    else
+      layer_drops (map, width, height, p, &g, rng);
+  }
+  free (tmp);
   return IRC_OK;
 }
 

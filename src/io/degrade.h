@@ -51,9 +51,16 @@ uint64_t irc_rng_u64 (irc_rng *rng);
  * ADDED onto the image, so streaks are bright, near-white and
  * semi-transparent. Heavy rain stacks layers at different depths and
  * directions over a veil of rain accumulation. */
+typedef enum {
+  IRC_RAIN_LEVELS = 0,    /**< photo-editor pipeline: noise grains, motion blur, levels */
+  IRC_RAIN_DROPS,         /**< individual streaks, each its own length/width/brightness */
+} irc_rain_style;
+
 typedef struct {
+  irc_rain_style style;
   int layers;             /**< streak layers, 1 (light) .. 5 (heavy) */
-  float density;          /**< per layer, expected fraction of pixels under a streak core, ~0.01-0.3 */
+  float density;          /**< per layer, expected fraction of pixels under a streak core
+                               (LEVELS: before the black point removes most), ~0.01-1 */
   float length_min;       /**< streak length in pixels, drawn log-uniform in [min, max] */
   float length_max;
   float width_min;        /**< streak core width in pixels, uniform in [min, max] */
@@ -62,7 +69,9 @@ typedef struct {
   float angle_jitter;     /**< per-streak direction deviation (std, degrees) */
   float layer_spread;     /**< per-layer direction offset (std, degrees) */
   float brightness;       /**< added intensity of the brightest streaks, 0..1 */
-  float brightness_min;   /**< faintest streak, as a fraction of @brightness */
+  float brightness_min;   /**< DROPS: faintest streak, as a fraction of @brightness */
+  float threshold;        /**< LEVELS: black point, in std above the blurred noise's mean */
+  float levels_range;     /**< LEVELS: white point above the black point, in std */
   float softness;         /**< edge blur std in pixels (0.35 crisp .. 2 defocused) */
   float depth_var;        /**< 0..1: far layers thinner, shorter, dimmer, denser; near ones blurrier */
   float sky_follow;       /**< 0..1: streak brightness follows the low-frequency scene brightness */

@@ -1,0 +1,208 @@
+/* irc-bench: time the network on one frame size, for a named configuration or
+ * a model file, optionally next to the PyTorch peer measured in the same run. */
+#include "irc/irc.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+
+static double
+now_s (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int
+cmp_double (const void *a, const void *b)
+{
+  const double x = *(const double *) a, y = *(const double *) b;
+  return (x > y) - (x < y);
+}
+
+static void
+usage (FILE *f)
+{
+  fprintf (f,
+      "usage: irc-bench [--config paper|lite16|tiny8 | --model FILE] [--size WxH]\n"
+      "                 [--backend cpu|reference] [--threads N] [--reps N] [--cached-code]\n"
+      "                 [--peer PATH/torch_peer.py]\n"
+      "Prints the median time of one frame, GFLOP/s and peak RSS; with --peer,\n"
+      "also runs the PyTorch peer on the same configuration and size and prints the ratio.\n"
+      "--cached-code times the per-frame pass of a video scene (style code reused).\n");
+}
+
+/* Deterministic small weights so that activations stay in a normal range. */
+static void
+init_weights (void *user, const char *name, float *data, size_t count)
+{
+  unsigned *state = user;
+  const int unit = strstr (name, "norm") && strstr (name, ".weight");
+  for (size_t i = 0; i < count; i++) {
+    *state = *state * 1664525u + 1013904223u;
+    const float r = ((*state >> 8) / 16777216.0f - 0.5f) * 0.2f;
+    data[i] = unit ? 1.0f + r : r;
+  }
+  if (strstr (name, "running_var"))
+    for (size_t i = 0; i < count; i++)
+      data[i] = 1.0f;
+}
+
+static double
+run_peer (const char *peer, const char *config, int w, int h, int threads, double *tiled)
+{
+  char cmd[2048];
+  snprintf (cmd, sizeof cmd, "/usr/bin/python3 '%s' --config %s --size %dx%d --threads %d 2>&1",
+      peer, config, h, w, threads);
+  FILE *p = popen (cmd, "r");
+  if (!p)
+    return -1;
+  char line[512];
+  double untiled = -1;
+  *tiled = -1;
+  while (fgets (line, sizeof line, p)) {
+    fputs ("  peer: ", stdout);
+    fputs (line, stdout);
+    double ms;
+    const char *c = strchr (line, ':');
+    if (c && sscanf (c + 1, "%lf ms", &ms) == 1) {
+      if (strncmp (line, "torch tiled", 11) == 0)
+        *tiled = ms;
+      else if (strncmp (line, "torch untiled", 13) == 0)
+        untiled = ms;
+    }
+  }
+  pclose (p);
+  return untiled;
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *config = "lite16", *model_path = NULL, *peer = NULL;
+  int w = 1280, h = 720, threads = 0, reps = 5, cached = 0;
+  irc_backend_kind backend = IRC_BACKEND_CPU;
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp (a, "--help") || !strcmp (a, "-h")) {
+      usage (stdout);
+      return 0;
+    } else if (!strcmp (a, "--cached-code")) {
+      cached = 1;
+    } else if (!v) {
+      usage (stderr);
+      return 2;
+    } else if (!strcmp (a, "--config")) {
+      config = v, i++;
+    } else if (!strcmp (a, "--model")) {
+      model_path = v, i++;
+    } else if (!strcmp (a, "--size")) {
+      if (sscanf (v, "%dx%d", &w, &h) != 2 || w < 1 || h < 1) {
+        fprintf (stderr, "irc-bench: --size wants WxH, got '%s'\n", v);
+        return 2;
+      }
+      i++;
+    } else if (!strcmp (a, "--threads")) {
+      threads = atoi (v), i++;
+    } else if (!strcmp (a, "--reps")) {
+      reps = atoi (v) > 0 ? atoi (v) : 1, i++;
+    } else if (!strcmp (a, "--peer")) {
+      peer = v, i++;
+    } else if (!strcmp (a, "--backend")) {
+      if (!strcmp (v, "cpu"))
+        backend = IRC_BACKEND_CPU;
+      else if (!strcmp (v, "reference"))
+        backend = IRC_BACKEND_REFERENCE;
+      else {
+        fprintf (stderr, "irc-bench: unknown backend '%s'\n", v);
+        return 2;
+      }
+      i++;
+    } else {
+      usage (stderr);
+      return 2;
+    }
+  }
+  irc_error err = {0};
+  irc_model *model = NULL;
+  irc_status st;
+  if (model_path) {
+    st = irc_model_load (model_path, NULL, &model, &err);
+  } else {
+    irc_config cfg;
+    unsigned seed = 1;
+    st = irc_config_named (config, &cfg, &err);
+    if (st == IRC_OK)
+      st = irc_model_new (&cfg, init_weights, &seed, &model, &err);
+  }
+  if (st != IRC_OK) {
+    fprintf (stderr, "irc-bench: %s\n", err.message);
+    return 1;
+  }
+  irc_net_params np = IRC_NET_DEFAULTS;
+  np.backend = backend;
+  np.threads = threads;
+  irc_net *net = NULL;
+  if (irc_net_new (model, w, h, &np, &net, &err) != IRC_OK) {
+    fprintf (stderr, "irc-bench: %s\n", err.message);
+    irc_model_free (&model);
+    return 1;
+  }
+  const size_t n = (size_t) 3 * w * h;
+  float *img = malloc (n * sizeof (float)), *out = malloc (n * sizeof (float));
+  if (!img || !out) {
+    fprintf (stderr, "irc-bench: out of memory\n");
+    return 1;
+  }
+  unsigned s = 7;
+  for (size_t i = 0; i < n; i++) {
+    s = s * 1664525u + 1013904223u;
+    img[i] = (s >> 8) / 16777216.0f;
+  }
+  double *t = malloc ((size_t) (reps + 1) * sizeof (double));
+  if (cached)
+    irc_net_encode (net, img, w, h, NULL, &err);
+  for (int r = 0; r <= reps; r++) {   /* the first run warms caches and Orc */
+    const double t0 = now_s ();
+    st = cached ? irc_net_restore_with_code (net, out, img, w, h, &err)
+        : irc_net_restore (net, out, img, w, h, &err);
+    t[r] = now_s () - t0;
+    if (st != IRC_OK) {
+      fprintf (stderr, "irc-bench: %s\n", err.message);
+      return 1;
+    }
+  }
+  qsort (t + 1, (size_t) reps, sizeof (double), cmp_double);
+  const double med = t[1 + reps / 2];
+  const irc_config *cfg = irc_model_config (model);
+  const double gflop = 2.0 * irc_config_macs_per_pixel (cfg) * ((w + 7) / 8 * 8)
+      * ((h + 7) / 8 * 8) * 1e-9;
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  printf ("irconstyle %s %s %dx%d%s: median %.1f ms over %d runs (min %.1f, max %.1f), "
+      "%.1f GFLOP/s, peak RSS %.0f MB, threads %d\n",
+      model_path ? model_path : config, backend == IRC_BACKEND_CPU ? "cpu" : "reference", w, h,
+      cached ? " cached-code" : "", med * 1e3, reps, t[1] * 1e3, t[reps] * 1e3, gflop / med,
+      ru.ru_maxrss / 1024.0, threads);
+  if (peer && !model_path) {
+    double tiled = -1;
+    const double untiled = run_peer (peer, config, w, h, threads > 0 ? threads : 2, &tiled);
+    double best = tiled;
+    if (untiled > 0 && (best < 0 || untiled < best))
+      best = untiled;
+    if (best > 0)
+      printf ("ratio: PyTorch best %.1f ms / irconstyle %.1f ms = %.2fx\n", best, med * 1e3,
+          best / (med * 1e3));
+  }
+  free (t);
+  free (img);
+  free (out);
+  irc_net_free (&net);
+  irc_model_free (&model);
+  return 0;
+}
