@@ -363,6 +363,11 @@ cpu_prepare (irc_backend *be, irc_error *err)
 {
   cpu_backend *cb = (cpu_backend *) be;
   be->measuring = 0;
+  /* prepare may follow another measuring pass (a larger shape): start over */
+  free (cb->scratch);
+  free (cb->t);
+  free (cb->fold);
+  free (cb->sums);
   cb->scratch = aligned_alloc (64, ((cb->need_thread * cb->threads * sizeof (float)) / 64 + 1) * 64);
   cb->t = aligned_alloc (64, ((cb->need_t * sizeof (float)) / 64 + 1) * 64);
   cb->fold = malloc ((cb->need_fold + 1) * sizeof (float));

@@ -6,6 +6,7 @@ import argparse
 import ctypes
 import json
 import os
+import pickle
 import re
 import struct
 import sys
@@ -28,9 +29,13 @@ def load_state_dict(path, trust_pickle):
         ckpt = torch.load(path, map_location="cpu", weights_only=not trust_pickle)
     except TypeError:  # torch older than 1.13 has no weights_only
         ckpt = torch.load(path, map_location="cpu")
-    except Exception as e:  # noqa: BLE001 - torch raises many kinds here
+    except OSError as e:
+        fail(f"{path}: {e.strerror or e}")
+    except pickle.UnpicklingError as e:
         hint = "" if trust_pickle else " (if you trust the file, retry with --trust-pickle)"
         fail(f"{path}: cannot load: {e}{hint}")
+    except Exception as e:  # noqa: BLE001 - torch raises many kinds here
+        fail(f"{path}: cannot load: {e}")
     if not isinstance(ckpt, dict):
         fail(f"{path}: not a dict of tensors but a {type(ckpt).__name__}")
     # BasicSR saves {"params_ema": sd} or {"params": sd}; EMA weights are the better ones

@@ -54,6 +54,7 @@ uint64_t irc_rng_u64 (irc_rng *rng);
 typedef enum {
   IRC_RAIN_LEVELS = 0,    /**< photo-editor pipeline: noise grains, motion blur, levels */
   IRC_RAIN_DROPS,         /**< individual streaks, each its own length/width/brightness */
+  IRC_RAIN_MIXED,         /**< nearest layer DROPS (at a tenth of the density), others LEVELS */
 } irc_rain_style;
 
 typedef struct {
@@ -72,6 +73,7 @@ typedef struct {
   float brightness_min;   /**< DROPS: faintest streak, as a fraction of @brightness */
   float threshold;        /**< LEVELS: black point, in std above the blurred noise's mean */
   float levels_range;     /**< LEVELS: white point above the black point, in std */
+  float levels_gamma;     /**< LEVELS: midtone curve, > 1 leaves more faint streaks */
   float softness;         /**< edge blur std in pixels (0.35 crisp .. 2 defocused) */
   float depth_var;        /**< 0..1: far layers thinner, shorter, dimmer, denser; near ones blurrier */
   float sky_follow;       /**< 0..1: streak brightness follows the low-frequency scene brightness */
