@@ -35,6 +35,11 @@ struct irc_backend {
    * nothing: the net walks its graph once this way at creation, then calls
    * prepare() so that every buffer exists before the first frame. */
   int measuring;
+  /* Window of the NAFBlocks' channel-attention pool at the level of the next
+   * nafblock() call, set by the net before each call: 0 pools globally (the
+   * paper), k > 0 pools each pixel's k x k neighbourhood as NAFNet's TLC
+   * does (windows clamped inside the image; global when k covers it). */
+  int sca_window;
   irc_status (*prepare) (irc_backend *be, irc_error *err);
   void (*free) (irc_backend *be);
   /* Dense convolution (k 1 or 3, stride 1 or 2, padding k/2), dst->c outputs;

@@ -30,7 +30,8 @@ typedef struct {
   size_t need_t;             /* floats of the shared NAFBlock gate buffer */
   size_t need_sums;          /* doubles of per-band channel sums */
   size_t need_fold;          /* floats for the per-frame folded conv3 */
-  float *scratch, *t, *fold;
+  size_t need_local;         /* floats of TLC's local means and attention map */
+  float *scratch, *t, *fold, *local;
   double *sums;
   cpu_block *blocks;
   size_t n_blocks;
@@ -192,6 +193,61 @@ nafblock_chunk (int c)
   return clamp_int (BAND_BUDGET / (8L * c), 256, 16384) / 64 * 64;
 }
 
+/* NAFNet's TLC in place of the global pool: valid k x k box means of t
+ * (double integral images), sca.1 applied per position as a GEMM, and t
+ * scaled by the replicate-padded result. */
+static void
+local_attention (cpu_backend *cb, float *t, irc_tensor x, const irc_nafblock_w *bw)
+{
+  const int c = x.c, h = x.h, w = x.w, k = cb->base.sca_window;
+  const int kh = k < h ? k : h, kw = k < w ? k : w;
+  const int vh = h - kh + 1, vw = w - kw + 1, oy = (h - vh) / 2, ox = (w - vw) / 2;
+  const size_t plane = irc_tensor_plane (x), vplane = (size_t) vh * vw;
+  float *means = cb->local, *smap = cb->local + (size_t) c * vplane;
+  const double inv_area = 1.0 / ((double) kh * kw);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+  for (int ch = 0; ch < c; ch++) {
+    double *sum = (double *) thread_scratch (cb);
+    const float *s = t + ch * plane;
+    for (int xx = 0; xx <= w; xx++)
+      sum[xx] = 0;
+    for (int y = 0; y < h; y++) {
+      double row = 0;
+      double *cur = sum + (size_t) (y + 1) * (w + 1), *prev = cur - (w + 1);
+      cur[0] = 0;
+      for (int xx = 0; xx < w; xx++) {
+        row += s[(size_t) y * w + xx];
+        cur[xx + 1] = prev[xx + 1] + row;
+      }
+    }
+    float *m = means + ch * vplane;
+    for (int y = 0; y < vh; y++) {
+      const double *top = sum + (size_t) y * (w + 1), *bot = sum + (size_t) (y + kh) * (w + 1);
+      for (int xx = 0; xx < vw; xx++)
+        m[(size_t) y * vw + xx] = (float) ((bot[xx + kw] - bot[xx] - top[xx + kw] + top[xx])
+            * inv_area);
+    }
+  }
+  irc_k_gemm (smap, vplane, bw->sca_w, c, c, c, means, vplane, (int) vplane, 0);
+  irc_k_add_bias (smap, vplane, c, (int) vplane, bw->sca_b);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+  for (int ch = 0; ch < c; ch++) {
+    float *s = t + ch * plane;
+    const float *sm = smap + ch * vplane;
+    for (int y = 0; y < h; y++) {
+      int vy = y - oy;
+      vy = vy < 0 ? 0 : vy >= vh ? vh - 1 : vy;
+      const float *srow = sm + (size_t) vy * vw;
+      float *trow = s + (size_t) y * w;
+      for (int xx = 0; xx < w; xx++) {
+        int vx = xx - ox;
+        vx = vx < 0 ? 0 : vx >= vw ? vw - 1 : vx;
+        trow[xx] *= srow[vx];
+      }
+    }
+  }
+}
+
 static void
 cpu_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
 {
@@ -202,7 +258,12 @@ cpu_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   const long n_bands = (h + rows - 1) / rows;
   const int chunk = nafblock_chunk (c);
   const long n_chunks = (long) ((plane + chunk - 1) / chunk);
+  const int win = be->sca_window, local = win > 0 && (win < h || win < w);
   if (be->measuring) {
+    if (local) {
+      need (&cb->need_local, (size_t) 2 * c * plane);
+      need (&cb->need_thread, (size_t) 2 * (h + 1) * (w + 1));   /* a double integral image */
+    }
     need (&cb->need_thread, max_size ((size_t) 18 * c * w, BAND_BUDGET) + 2 * (size_t) w);
     need (&cb->need_thread, (size_t) 4 * c * chunk);
     need (&cb->need_t, (size_t) c * plane);
@@ -243,7 +304,15 @@ cpu_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   /* the simplified channel attention: s = sca(mean(t)), folded with beta
    * into conv3 (summing bands in order keeps results thread-count independent) */
   float *w3 = cb->fold, *b3 = w3 + (size_t) c * c;
-  {
+  if (local) {
+    /* TLC: s varies per pixel, so t is scaled in place and conv3 keeps only beta */
+    local_attention (cb, t, x, bw);
+    for (int o = 0; o < c; o++) {
+      for (int k = 0; k < c; k++)
+        w3[o * c + k] = bw->beta[o] * bw->conv3_w[o * c + k];
+      b3[o] = bw->beta[o] * bw->conv3_b[o];
+    }
+  } else {
     float mean[4096], s[4096];
     for (int k = 0; k < c; k++) {
       double acc = 0;
@@ -363,11 +432,17 @@ cpu_prepare (irc_backend *be, irc_error *err)
 {
   cpu_backend *cb = (cpu_backend *) be;
   be->measuring = 0;
+  /* whole cache lines per thread, so doubles and vectors stay aligned */
+  cb->need_thread = (cb->need_thread + 15) / 16 * 16;
   /* prepare may follow another measuring pass (a larger shape): start over */
   free (cb->scratch);
   free (cb->t);
   free (cb->fold);
   free (cb->sums);
+  free (cb->local);
+  cb->local = cb->need_local ? malloc (cb->need_local * sizeof (float)) : NULL;
+  if (cb->need_local && !cb->local)
+    return irc_fail (err, IRC_ERR_NOMEM, "cpu backend: out of memory for the local attention");
   cb->scratch = aligned_alloc (64, ((cb->need_thread * cb->threads * sizeof (float)) / 64 + 1) * 64);
   cb->t = aligned_alloc (64, ((cb->need_t * sizeof (float)) / 64 + 1) * 64);
   cb->fold = malloc ((cb->need_fold + 1) * sizeof (float));
@@ -386,6 +461,7 @@ cpu_free (irc_backend *be)
   free (cb->t);
   free (cb->fold);
   free (cb->sums);
+  free (cb->local);
   free (cb->blocks);
   free (cb->block_arena);
   free (cb);

@@ -70,9 +70,19 @@ ref_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   irc_ref_conv2d (a, g, c, x.h, x.w, bw->conv1_w, bw->conv1_b, 2 * c, 1, 1, 1);
   irc_ref_conv2d (b2, a, 2 * c, x.h, x.w, bw->conv2_w, bw->conv2_b, 2 * c, 3, 1, 2 * c);
   irc_ref_simple_gate (g, b2, c, hw);
-  irc_ref_channel_mean (mean, g, c, hw);
-  irc_ref_linear (s, mean, c, c, bw->sca_w, bw->sca_b);
-  irc_ref_scale_channels (g, c, hw, s);
+  const int k = be->sca_window;
+  if (k > 0 && (k < x.h || k < x.w)) {
+    /* TLC: the attention sees each pixel's local mean, through sca.1 per pixel */
+    float *local = b2, *smap = b2 + c * hw;
+    irc_ref_local_mean (local, g, c, x.h, x.w, k);
+    irc_ref_conv2d (smap, local, c, x.h, x.w, bw->sca_w, bw->sca_b, c, 1, 1, 1);
+    for (size_t i = 0; i < (size_t) c * hw; i++)
+      g[i] *= smap[i];
+  } else {
+    irc_ref_channel_mean (mean, g, c, hw);
+    irc_ref_linear (s, mean, c, c, bw->sca_w, bw->sca_b);
+    irc_ref_scale_channels (g, c, hw, s);
+  }
   irc_ref_conv2d (a, g, c, x.h, x.w, bw->conv3_w, bw->conv3_b, c, 1, 1, 1);
   irc_ref_scale_add (x.data, x.data, a, bw->beta, c, hw);
   irc_ref_layernorm2d (g, x.data, c, hw, bw->norm2_w, bw->norm2_b, 1e-6f);

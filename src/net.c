@@ -13,6 +13,7 @@ struct irc_net {
   const irc_weights *w;
   irc_backend *be;
   int cap_h, cap_w;              /* padded capacity */
+  int tlc_window;                /* full-resolution TLC window, 0 = global pool */
   float *arena;
   /* activations (capacity-sized; views are taken for the actual frame) */
   float *pad, *enc_a, *enc_b, *fea[3], *enc4a, *enc4b;
@@ -85,6 +86,10 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
   n->w = &model->w;
   n->cap_h = pad8 (max_height);
   n->cap_w = pad8 (max_width);
+  if (params->tlc_window < 0)
+    return free (n), irc_fail (err, IRC_ERR_INVALID, "irc_net_new: negative TLC window %d",
+        params->tlc_window);
+  n->tlc_window = params->tlc_window;
   const irc_config *cfg = &model->w.cfg;
   const size_t l0 = (size_t) n->cap_h * n->cap_w, l1 = l0 / 4, l2 = l0 / 16, l3 = l0 / 64;
   const size_t l4 = (size_t) half_up (n->cap_h / 8) * half_up (n->cap_w / 8);
@@ -274,9 +279,13 @@ encode_head (irc_net *n, irc_error *err)
   return apply_code (n, err);
 }
 
+/* The blocks of one U-Net level (0 = full resolution). */
 static void
-run_blocks (irc_backend *be, irc_tensor x, const irc_nafblock_w *blocks, int count)
+run_blocks (irc_net *n, int level, irc_tensor x, const irc_nafblock_w *blocks, int count)
 {
+  irc_backend *be = n->be;
+  be->sca_window = n->tlc_window > 0 ? (n->tlc_window >> level > 0 ? n->tlc_window >> level : 1)
+      : 0;
   for (int i = 0; i < count; i++)
     be->nafblock (be, x, &blocks[i]);
 }
@@ -299,7 +308,7 @@ run_unet (irc_net *n, int hp, int wp)
 
   be->conv (be, x1, in, w->pre_w, NULL, 3, 1, 0, NULL);
   for (int l = 0; l < 3; l++) {
-    run_blocks (be, lv[l], w->left[l], cfg->left[l]);
+    run_blocks (n, l, lv[l], w->left[l], cfg->left[l]);
     /* the next level is cat(unshuffle(DC(x)), AffineTransform(fea)) */
     irc_tensor main = irc_tensor_slice (lv[l + 1], 0, lv[l].c);
     irc_tensor inj = irc_tensor_slice (lv[l + 1], lv[l].c, C);
@@ -307,7 +316,7 @@ run_unet (irc_net *n, int hp, int wp)
     be->down (be, main, lv[l], w->dc_w[l]);
     be->conv (be, inj, fea, w->at_w[l], NULL, 1, 1, 1, NULL);
   }
-  run_blocks (be, x4, w->bottom, cfg->bottom);
+  run_blocks (n, 3, x4, w->bottom, cfg->bottom);
   irc_tensor b = view (n->b, 3 * C, h[3], wd[3]);
   be->conv (be, b, x4, n->fusion_w, NULL, 1, 1, 0, NULL);
 
@@ -315,11 +324,11 @@ run_unet (irc_net *n, int hp, int wp)
   irc_tensor r2 = view (n->r2, 3 * C, h[1], wd[1]);
   irc_tensor r1 = view (n->r1, 2 * C, h[0], wd[0]);
   be->up (be, r3, b, x3, w->uc_up_w[2], w->uc_down_w[2]);
-  run_blocks (be, r3, w->right[2], cfg->right[2]);
+  run_blocks (n, 2, r3, w->right[2], cfg->right[2]);
   be->up (be, r2, r3, x2, w->uc_up_w[1], w->uc_down_w[1]);
-  run_blocks (be, r2, w->right[1], cfg->right[1]);
+  run_blocks (n, 1, r2, w->right[1], cfg->right[1]);
   be->up (be, r1, r2, x1, w->uc_up_w[0], w->uc_down_w[0]);
-  run_blocks (be, r1, w->right[0], cfg->right[0]);
+  run_blocks (n, 0, r1, w->right[0], cfg->right[0]);
   irc_tensor o = view (n->out, 3, hp, wp);
   be->conv (be, o, r1, w->fin_w, NULL, 3, 1, 0, &in);
 }

@@ -166,7 +166,7 @@ test_up (pair *p, int n, int skip_c, int out_c, int h, int w)
 }
 
 static void
-test_nafblock (int c, int h, int w)
+test_nafblock_win (int c, int h, int w, int window)
 {
   test_block tb;
   make_block (&tb, c);
@@ -182,6 +182,7 @@ test_nafblock (int c, int h, int w)
   memcpy (a, x, (size_t) c * h * w * sizeof (float));
   memcpy (b, x, (size_t) c * h * w * sizeof (float));
   irc_tensor ta = {a, c, h, w}, tbb = {b, c, h, w};
+  p.cpu->sca_window = p.ref->sca_window = window;
   irc_backend *be = p.cpu;
   be->measuring = 1;
   be->nafblock (be, ta, &tb.b);
@@ -190,7 +191,7 @@ test_nafblock (int c, int h, int w)
   be->nafblock (be, ta, &tb.b);
   p.ref->nafblock (p.ref, tbb, &tb.b);
   char what[128];
-  snprintf (what, sizeof what, "nafblock c%d %dx%d", c, w, h);
+  snprintf (what, sizeof what, "nafblock c%d %dx%d window %d", c, w, h, window);
   report (what, a, b, (size_t) c * h * w);
   /* and the pooled mean */
   float ma[64], mb[64];
@@ -200,6 +201,14 @@ test_nafblock (int c, int h, int w)
   report (what, ma, mb, (size_t) c);
   free (x), free (a), free (b), free (tb.store);
   free_pair (&p);
+}
+
+static void
+test_nafblock (int c, int h, int w)
+{
+  test_nafblock_win (c, h, w, 0);
+  test_nafblock_win (c, h, w, 3);
+  test_nafblock_win (c, h, w, 6);
 }
 
 int
@@ -231,6 +240,7 @@ main (void)
   }
   /* a frame tall enough that the NAFBlock runs in several bands */
   test_nafblock (3, 150, 33);
+  test_nafblock_win (4, 40, 50, 45);
   test_nafblock (7, 1, 300);
   return failures ? 1 : 0;
 }

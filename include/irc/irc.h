@@ -150,9 +150,14 @@ typedef struct {
   irc_backend_kind backend;
   int threads;   /**< worker threads; 0 = all cores */
   int device;    /**< Vulkan device index; -1 = choose */
+  /** Channel-attention pooling window at full resolution (NAFNet's TLC:
+   * about 1.5x the training patch), halved at each U-Net level. 0 pools
+   * globally as the paper does; a window makes the output independent of
+   * how large a region is processed at once, which seamless tiling needs. */
+  int tlc_window;
 } irc_net_params;
 
-#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1 }
+#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1, 0 }
 
 /** A network instance: a model bound to a backend, with activation buffers
  * sized for frames up to @max_width x @max_height (padded internally to a

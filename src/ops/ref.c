@@ -88,6 +88,42 @@ irc_ref_channel_mean (float *dst, const float *src, int c, size_t hw)
 }
 
 void
+irc_ref_local_mean (float *dst, const float *src, int c, int h, int w, int k)
+{
+  const size_t hw = (size_t) h * w;
+  if (k <= 0 || (k >= h && k >= w)) {
+    for (int ch = 0; ch < c; ch++) {
+      float m;
+      irc_ref_channel_mean (&m, src + ch * hw, 1, hw);
+      for (size_t i = 0; i < hw; i++)
+        dst[ch * hw + i] = m;
+    }
+    return;
+  }
+  /* AvgPool2d(kernel k, stride 1) without padding, a side shorter than k
+   * pooled whole, then replicate-padded as F.pad(..., 'replicate') */
+  const int kh = k < h ? k : h, kw = k < w ? k : w;
+  const int vh = h - kh + 1, vw = w - kw + 1;
+  const int oy = (h - vh) / 2, ox = (w - vw) / 2;
+  for (int ch = 0; ch < c; ch++) {
+    const float *s = src + ch * hw;
+    for (int y = 0; y < h; y++) {
+      int vy = y - oy;
+      vy = vy < 0 ? 0 : vy >= vh ? vh - 1 : vy;
+      for (int x = 0; x < w; x++) {
+        int vx = x - ox;
+        vx = vx < 0 ? 0 : vx >= vw ? vw - 1 : vx;
+        double acc = 0;
+        for (int i = 0; i < kh; i++)
+          for (int j = 0; j < kw; j++)
+            acc += s[(size_t) (vy + i) * w + vx + j];
+        dst[ch * hw + (size_t) y * w + x] = (float) (acc / ((double) kh * kw));
+      }
+    }
+  }
+}
+
+void
 irc_ref_scale_channels (float *x, int c, size_t hw, const float *s)
 {
   for (int k = 0; k < c; k++)

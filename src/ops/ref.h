@@ -29,6 +29,12 @@ void irc_ref_simple_gate (float *dst, const float *src, int c, size_t hw);
 /* x.mean(dim=(2,3)): dst[c] = mean over hw of src[c]. */
 void irc_ref_channel_mean (float *dst, const float *src, int c, size_t hw);
 
+/* NAFNet TLC's local average pool: for each pixel the mean of the k x k
+ * window centred on it, windows clamped inside the image (the valid pooling
+ * replicate-padded back to h x w). k >= both sides means the global mean.
+ * dst is c x h x w. */
+void irc_ref_local_mean (float *dst, const float *src, int c, int h, int w, int k);
+
 /* x * s[:, None, None], in place. */
 void irc_ref_scale_channels (float *x, int c, size_t hw, const float *s);
 
