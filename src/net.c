@@ -14,6 +14,7 @@ struct irc_net {
   irc_backend *be;
   int cap_h, cap_w;              /* padded capacity */
   int tlc_window;                /* full-resolution TLC window, 0 = global pool */
+  int encoder_only;
   float *arena;
   /* activations (capacity-sized; views are taken for the actual frame) */
   float *pad, *enc_a, *enc_b, *fea[3], *enc4a, *enc4b;
@@ -90,10 +91,13 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     return free (n), irc_fail (err, IRC_ERR_INVALID, "irc_net_new: negative TLC window %d",
         params->tlc_window);
   n->tlc_window = params->tlc_window;
+  n->encoder_only = params->encoder_only != 0;
   const irc_config *cfg = &model->w.cfg;
   const size_t l0 = (size_t) n->cap_h * n->cap_w, l1 = l0 / 4, l2 = l0 / 16, l3 = l0 / 64;
   const size_t l4 = (size_t) half_up (n->cap_h / 8) * half_up (n->cap_w / 8);
   const size_t C = (size_t) cfg->dim, ew = (size_t) cfg->enc_width, code = (size_t) cfg->code;
+  /* the U-Net's buffers are left empty on an encoder-only net */
+  const size_t u = n->encoder_only ? 0 : 1;
   struct {
     float **slot;
     size_t count;
@@ -101,9 +105,9 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     {&n->pad, 3 * l0}, {&n->enc_a, ew * l0}, {&n->enc_b, ew * l0},
     {&n->fea[0], 2 * ew * l1}, {&n->fea[1], 4 * ew * l2}, {&n->fea[2], 8 * ew * l3},
     {&n->enc4a, 16 * ew * l3}, {&n->enc4b, 16 * ew * l4},
-    {&n->x1, C * l0}, {&n->x2, 2 * C * l1}, {&n->x3, 3 * C * l2}, {&n->x4, 4 * C * l3},
-    {&n->b, 3 * C * l3}, {&n->r3, 4 * C * l2}, {&n->r2, 3 * C * l1}, {&n->r1, 2 * C * l0},
-    {&n->out, 3 * l0},
+    {&n->x1, u * C * l0}, {&n->x2, u * 2 * C * l1}, {&n->x3, u * 3 * C * l2},
+    {&n->x4, u * 4 * C * l3}, {&n->b, u * 3 * C * l3}, {&n->r3, u * 4 * C * l2},
+    {&n->r2, u * 3 * C * l1}, {&n->r1, u * 2 * C * l0}, {&n->out, u * 3 * l0},
     {&n->code1, code}, {&n->code2, code}, {&n->qv, 4 * C}, {&n->fusion_w, 3 * C * 4 * C},
     {&n->pooled, 16 * ew},
   };
@@ -127,7 +131,19 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     case IRC_BACKEND_REFERENCE:
       st = irc_backend_ref_new (n->w, n->cap_h, n->cap_w, &n->be, err);
       break;
-    case IRC_BACKEND_AUTO:
+    case IRC_BACKEND_VULKAN:
+    case IRC_BACKEND_AUTO: {
+      /* auto takes Vulkan only on a real GPU (or a device forced by
+       * IRC_VULKAN_DEVICE); otherwise, or when that fails, the CPU */
+      const irc_vulkan_params vp = {model->arena, model->arena_count, n->arena, total,
+        params->device, params->backend == IRC_BACKEND_AUTO};
+      irc_error verr = {0};
+      st = irc_backend_vulkan_new (n->w, n->cap_h, n->cap_w, &vp, &n->be,
+          params->backend == IRC_BACKEND_VULKAN ? err : &verr);
+      if (st == IRC_OK || params->backend == IRC_BACKEND_VULKAN)
+        break;
+    }
+    /* fall through */
     case IRC_BACKEND_CPU:
       st = irc_backend_cpu_new (n->w, n->cap_h, n->cap_w, params->threads, &n->be, err);
       break;
@@ -140,7 +156,8 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
      * buffers now, not during a frame */
     encode_stages123 (n, n->cap_h, n->cap_w);
     encode_head (n, err);
-    run_unet (n, n->cap_h, n->cap_w);
+    if (!n->encoder_only)
+      run_unet (n, n->cap_h, n->cap_w);
     n->have_code = 0;
     st = n->be->prepare (n->be, err);
   }
@@ -390,6 +407,8 @@ restore (irc_net *n, float *dst, const float *src, int width, int height, int wi
     return st;
   if (!dst)
     return irc_fail (err, IRC_ERR_INVALID, "no output image given");
+  if (n->encoder_only)
+    return irc_fail (err, IRC_ERR_INVALID, "this net was created encoder-only");
   if (with_code && !n->have_code)
     return irc_fail (err, IRC_ERR_INVALID,
         "no style code yet: run irc_net_encode() or irc_net_set_code() first");
@@ -401,6 +420,12 @@ restore (irc_net *n, float *dst, const float *src, int width, int height, int wi
     return st;
   run_unet (n, pad8 (height), pad8 (width));
   return crop_output (n, dst, width, height, err);
+}
+
+const float *
+irc_net_code (const irc_net *n)
+{
+  return n->have_code ? n->code2 : NULL;
 }
 
 irc_status

@@ -155,9 +155,12 @@ typedef struct {
    * globally as the paper does; a window makes the output independent of
    * how large a region is processed at once, which seamless tiling needs. */
   int tlc_window;
+  /** Allocate only what irc_net_encode() needs (the style pass of a large
+   * frame whose U-Net runs in tiles elsewhere). */
+  int encoder_only;
 } irc_net_params;
 
-#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1, 0 }
+#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1, 0, 0 }
 
 /** A network instance: a model bound to a backend, with activation buffers
  * sized for frames up to @max_width x @max_height (padded internally to a
@@ -197,12 +200,16 @@ irc_status irc_net_encode (irc_net *net, const float *src, int width, int height
     irc_encoder_out *out, irc_error *err);
 
 /** The per-frame pass: encoder stages 1-3 on @src, then the U-Net guided by
- * the code from the last irc_net_encode() (or irc_net_set_code()). */
+ * the code from the last irc_net_encode() (or irc_net_set_code()).
+ * Not available on an encoder_only net. */
 irc_status irc_net_restore_with_code (irc_net *net, float *dst, const float *src,
     int width, int height, irc_error *err);
 
 /** Sets the latent code (config.code floats) used by irc_net_restore_with_code(). */
 irc_status irc_net_set_code (irc_net *net, const float *code2, irc_error *err);
+
+/** The latent code in use (config.code floats), or NULL before any. */
+const float *irc_net_code (const irc_net *net);
 
 /** Version string of the library. */
 const char *irc_version (void);

@@ -1,0 +1,123 @@
+/* runner: the streaming core. Restores video frame after frame in the
+ * caller's pixel format, computing the ConStyle style code once per scene and
+ * reusing it for every frame and tile of that scene; large frames run in
+ * overlapping tiles blended seamlessly. Plain C11, no GLib. */
+#ifndef IRC_RUNNER_H
+#define IRC_RUNNER_H
+
+#include "irc/irc.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Pixel formats, named as GStreamer names them. Packed formats are 8 bits
+ * per sample in the order of the name (RGBx: R, G, B, padding); an alpha
+ * channel is passed through untouched. I420: Y plane, then U and V at half
+ * width and height. NV12: Y plane, then interleaved UV at half size. */
+typedef enum {
+  IRC_FORMAT_RGB, IRC_FORMAT_BGR,
+  IRC_FORMAT_RGBx, IRC_FORMAT_BGRx, IRC_FORMAT_xRGB, IRC_FORMAT_xBGR,
+  IRC_FORMAT_RGBA, IRC_FORMAT_BGRA, IRC_FORMAT_ARGB, IRC_FORMAT_ABGR,
+  IRC_FORMAT_I420, IRC_FORMAT_NV12,
+  IRC_FORMAT_COUNT
+} irc_pixel_format;
+
+/** YUV to RGB matrix of the YUV formats. */
+typedef enum {
+  IRC_MATRIX_BT601 = 0,
+  IRC_MATRIX_BT709,
+} irc_matrix;
+
+/** Name of @format ("RGBx"...), or NULL when out of range. */
+const char *irc_pixel_format_name (irc_pixel_format format);
+
+/** One frame in memory: up to three planes with their row strides in bytes.
+ * Packed formats use plane 0 only; I420 uses 0 (Y), 1 (U), 2 (V); NV12 uses
+ * 0 (Y) and 1 (UV). Odd sizes round chroma up: (w + 1) / 2. */
+typedef struct {
+  uint8_t *data[3];
+  int stride[3];
+} irc_frame;
+
+/** Options of irc_runner_new(). Use IRC_RUNNER_DEFAULTS. */
+typedef struct {
+  int width, height;            /**< frame size, 1 or more */
+  irc_pixel_format format;
+  irc_matrix matrix;            /**< YUV formats only */
+  int full_range;               /**< YUV formats only: 0 = limited (16-235), 1 = full */
+  irc_backend_kind backend;     /**< AUTO, CPU, REFERENCE or VULKAN */
+  int device;                   /**< Vulkan device index, -1 = choose */
+  int threads;                  /**< 0 = all cores */
+  /** Output pixels per tile side; frames larger than this run in tiles.
+   * 0 = never tile. */
+  int tile_size;
+  /** Context added around each tile on every side, and blended with its
+   * neighbours; the tiles agree better the larger it is. */
+  int tile_overlap;
+  /** Scene-cut threshold in [0, 1]: the mean absolute luma change (of
+   * mean-free, normalised thumbnails) above which a frame starts a new scene. */
+  float scene_threshold;
+  /** Also recompute the style code every this many frames of a scene; 0 =
+   * only at scene cuts. */
+  int style_interval;
+  /** Channel-attention window (NAFNet TLC) at full resolution; 0 = from the
+   * model's `tlc_window` metadata, else 1.5x its `train_patch`, else 192. */
+  int tlc_window;
+} irc_runner_params;
+
+#define IRC_RUNNER_DEFAULTS \
+  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_BACKEND_AUTO, -1, 0, 512, 32, 0.3f, 0, 0 }
+
+typedef struct irc_runner irc_runner;
+
+/** Configures a runner for one stream: every buffer is allocated here, none
+ * per frame. @model must outlive the runner. */
+irc_status irc_runner_new (const irc_model *model, const irc_runner_params *params,
+    irc_runner **out, irc_error *err);
+
+/** Frees @runner and sets *@runner to NULL. NULL-safe. */
+void irc_runner_free (irc_runner **runner);
+
+/** What happened to one frame. */
+typedef struct {
+  int scene_cut;                /**< 1 when this frame started a new scene */
+  int style_pass;               /**< 1 when the style code was computed on this frame */
+  float scene_score;            /**< the detector's statistic for this frame */
+} irc_frame_result;
+
+/** Restores @in into @out (same format and size; may be the same frame).
+ * The first frame, every detected cut and every style_interval-th frame run
+ * the style pass. @result may be NULL. */
+irc_status irc_runner_process (irc_runner *runner, const irc_frame *in, irc_frame *out,
+    irc_frame_result *result, irc_error *err);
+
+/** Forgets the scene (after a seek or flush): the next frame starts one. */
+void irc_runner_reset (irc_runner *runner);
+
+/** Counters since creation. */
+typedef struct {
+  uint64_t frames;
+  uint64_t scenes;              /**< scene starts, the first frame included */
+  uint64_t style_passes;
+  int tiles_per_frame;
+} irc_runner_stats;
+
+void irc_runner_get_stats (const irc_runner *runner, irc_runner_stats *stats);
+
+/** The backend actually in use. */
+irc_backend_kind irc_runner_backend (const irc_runner *runner);
+
+/* Pixel-format conversion, exposed for tests and tools: planar float RGB
+ * (3 x h x w in [0,1]) from and to a frame. to_frame keeps the alpha of
+ * @alpha_src (NULL = opaque 255) in formats that have alpha. */
+irc_status irc_frame_to_float (float *rgb, const irc_frame *frame, int width, int height,
+    irc_pixel_format format, irc_matrix matrix, int full_range, irc_error *err);
+irc_status irc_frame_from_float (irc_frame *frame, const float *rgb, int width, int height,
+    irc_pixel_format format, irc_matrix matrix, int full_range, const irc_frame *alpha_src,
+    irc_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,318 @@
+/* runner: pixel formats exact, scene cuts and style passes counted, tiles
+ * seamless against the untiled frame, and nothing allocated per frame. */
+#include "common.h"
+#include "irc/runner.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+/* Counting allocations: the test links with --wrap for these, so every call
+ * from libirc (a static library linked in here) passes through. */
+static long allocs;
+void *__real_malloc (size_t n);
+void *__real_calloc (size_t a, size_t b);
+void *__real_realloc (void *p, size_t n);
+void *__real_aligned_alloc (size_t a, size_t n);
+void *__wrap_malloc (size_t n) { allocs++; return __real_malloc (n); }
+void *__wrap_calloc (size_t a, size_t b) { allocs++; return __real_calloc (a, b); }
+void *__wrap_realloc (void *p, size_t n) { allocs++; return __real_realloc (p, n); }
+void *__wrap_aligned_alloc (size_t a, size_t n) { allocs++; return __real_aligned_alloc (a, n); }
+
+static unsigned seed = 99;
+
+static unsigned
+next (void)
+{
+  seed = seed * 1664525u + 1013904223u;
+  return seed >> 8;
+}
+
+static void
+small_weights (void *user, const char *name, float *data, size_t count)
+{
+  const float scale = *(const float *) user;
+  const int unit = strstr (name, "norm") && strstr (name, "weight");
+  for (size_t i = 0; i < count; i++)
+    data[i] = (unit ? 1.0f : 0.0f) + ((next () / 16777216.0f) - 0.5f) * scale;
+  if (strstr (name, "running_var"))
+    for (size_t i = 0; i < count; i++)
+      data[i] = 1.0f;
+}
+
+/* Bytes of one frame in @format, and its planes set up over @buf. */
+static size_t
+layout (irc_frame *f, uint8_t *buf, irc_pixel_format fmt, int w, int h)
+{
+  const int cw = (w + 1) / 2, ch = (h + 1) / 2;
+  memset (f, 0, sizeof *f);
+  if (fmt == IRC_FORMAT_I420) {
+    f->stride[0] = w + 3, f->stride[1] = cw + 1, f->stride[2] = cw + 2;
+    f->data[0] = buf;
+    f->data[1] = buf ? buf + (size_t) f->stride[0] * h : NULL;
+    f->data[2] = buf ? f->data[1] + (size_t) f->stride[1] * ch : NULL;
+    return (size_t) f->stride[0] * h + (size_t) (f->stride[1] + f->stride[2]) * ch;
+  }
+  if (fmt == IRC_FORMAT_NV12) {
+    f->stride[0] = w + 1, f->stride[1] = 2 * cw + 5;
+    f->data[0] = buf;
+    f->data[1] = buf ? buf + (size_t) f->stride[0] * h : NULL;
+    return (size_t) f->stride[0] * h + (size_t) f->stride[1] * ch;
+  }
+  const int bpp = fmt == IRC_FORMAT_RGB || fmt == IRC_FORMAT_BGR ? 3 : 4;
+  f->stride[0] = w * bpp + 7;   /* padded rows, as buffers often have */
+  f->data[0] = buf;
+  return (size_t) f->stride[0] * h;
+}
+
+static irc_model *
+identity_model (void)
+{
+  irc_config cfg;
+  irc_error err = {0};
+  irc_model *m = NULL;
+  CHECK (irc_config_named ("tiny8", &cfg, &err) == IRC_OK);
+  /* zero weights: every block adds nothing, the output is the input */
+  CHECK (irc_model_new (&cfg, NULL, NULL, &m, &err) == IRC_OK);
+  return m;
+}
+
+static void
+test_formats (void)
+{
+  irc_model *m = identity_model ();
+  const int w = 17, h = 13;
+  for (int f = 0; f < IRC_FORMAT_COUNT; f++) {
+    for (int mat = 0; mat < 2; mat++)
+      for (int full = 0; full < 2; full++) {
+        const int yuv = f == IRC_FORMAT_I420 || f == IRC_FORMAT_NV12;
+        if (!yuv && (mat || full))
+          continue;
+        irc_runner_params p = IRC_RUNNER_DEFAULTS;
+        p.width = w, p.height = h, p.format = (irc_pixel_format) f;
+        p.matrix = (irc_matrix) mat, p.full_range = full, p.backend = IRC_BACKEND_CPU;
+        irc_runner *r = NULL;
+        irc_error err = {0};
+        CHECK (irc_runner_new (m, &p, &r, &err) == IRC_OK);
+        irc_frame in, out;
+        const size_t size = layout (&in, NULL, p.format, w, h);
+        uint8_t *a = malloc (size), *b = malloc (size);
+        for (size_t i = 0; i < size; i++)
+          a[i] = (uint8_t) next ();
+        if (yuv) {
+          /* keep YUV inside the RGB gamut so that nothing clips: mid chroma */
+          layout (&in, a, p.format, w, h);
+          const int planes = f == IRC_FORMAT_I420 ? 3 : 2;
+          for (int pl = 1; pl < planes; pl++)
+            for (size_t i = 0; i < (size_t) in.stride[pl] * ((h + 1) / 2); i++)
+              in.data[pl][i] = (uint8_t) (118 + (next () % 21));
+          for (size_t i = 0; i < (size_t) in.stride[0] * h; i++)
+            in.data[0][i] = (uint8_t) (full ? 40 + next () % 176 : 50 + next () % 150);
+        }
+        memcpy (b, a, size);
+        layout (&in, a, p.format, w, h);
+        layout (&out, b, p.format, w, h);
+        CHECK (irc_runner_process (r, &in, &out, NULL, &err) == IRC_OK);
+        /* compare the pixels (row padding is not ours to write) */
+        int worst = 0;
+        const int planes = f == IRC_FORMAT_I420 ? 3 : f == IRC_FORMAT_NV12 ? 2 : 1;
+        for (int pl = 0; pl < planes; pl++) {
+          const int rows = pl ? (h + 1) / 2 : h;
+          const int bytes = f == IRC_FORMAT_I420 ? (pl ? (w + 1) / 2 : w)
+              : f == IRC_FORMAT_NV12 ? (pl ? 2 * ((w + 1) / 2) : w)
+              : w * (f == IRC_FORMAT_RGB || f == IRC_FORMAT_BGR ? 3 : 4);
+          for (int y = 0; y < rows; y++)
+            for (int x = 0; x < bytes; x++) {
+              const int d = abs (in.data[pl][y * in.stride[pl] + x] - out.data[pl][y * out.stride[pl] + x]);
+              worst = d > worst ? d : worst;
+            }
+        }
+        printf ("format %-5s matrix %d full %d: max diff %d\n", irc_pixel_format_name (p.format),
+            mat, full, worst);
+        /* 8-bit RGB comes back bit-exact; YUV through float RGB and back
+         * within one step of rounding */
+        CHECK (worst <= (yuv ? 1 : 0));
+        /* in place too */
+        if (!yuv) {
+          CHECK (irc_runner_process (r, &in, &in, NULL, &err) == IRC_OK);
+          CHECK (memcmp (a, b, size) == 0 || worst == 0);
+        }
+        free (a), free (b);
+        irc_runner_free (&r);
+        CHECK (r == NULL);
+      }
+  }
+  /* known colours: BT.709 limited white and black, BT.601 full grey */
+  {
+    uint8_t y[4] = {235, 16, 235, 16}, u = 128, v = 128;
+    irc_frame f = {{y, &u, &v}, {2, 1, 1}};
+    float rgb[12];
+    irc_error err = {0};
+    CHECK (irc_frame_to_float (rgb, &f, 2, 2, IRC_FORMAT_I420, IRC_MATRIX_BT709, 0, &err) == IRC_OK);
+    CHECK (fabsf (rgb[0] - 1) < 1e-6f && fabsf (rgb[1]) < 1e-6f && fabsf (rgb[8] - 1) < 1e-6f);
+  }
+  irc_model_free (&m);
+}
+
+/* A textured scene: smooth random blobs, different per seed. */
+static void
+scene_texture (float *tex, int w, int h, unsigned s)
+{
+  float cx[12], cy[12], rad[12], col[12][3];
+  unsigned st = s;
+  for (int i = 0; i < 12; i++) {
+    st = st * 1664525u + 1013904223u; cx[i] = (st >> 8) % w;
+    st = st * 1664525u + 1013904223u; cy[i] = (st >> 8) % h;
+    st = st * 1664525u + 1013904223u; rad[i] = 8 + (st >> 8) % (w / 3);
+    for (int c = 0; c < 3; c++) {
+      st = st * 1664525u + 1013904223u;
+      col[i][c] = ((st >> 8) % 1000) / 1000.0f;
+    }
+  }
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      for (int c = 0; c < 3; c++) {
+        float v = 0.2f;
+        for (int i = 0; i < 12; i++) {
+          const float d2 = ((x - cx[i]) * (x - cx[i]) + (y - cy[i]) * (y - cy[i])) / (rad[i] * rad[i]);
+          v += col[i][c] * expf (-d2);
+        }
+        tex[((size_t) c * h + y) * w + x] = v > 1 ? 1 : v;
+      }
+}
+
+static void
+test_scenes (void)
+{
+  irc_model *m = identity_model ();
+  const int w = 96, h = 64, tw = 192, th = 128;
+  irc_runner_params p = IRC_RUNNER_DEFAULTS;
+  p.width = w, p.height = h, p.format = IRC_FORMAT_RGB, p.backend = IRC_BACKEND_CPU;
+  irc_runner *r = NULL;
+  irc_error err = {0};
+  CHECK (irc_runner_new (m, &p, &r, &err) == IRC_OK);
+  float *tex = malloc ((size_t) 3 * tw * th * sizeof (float));
+  uint8_t *frame = malloc ((size_t) 3 * w * h);
+  irc_frame f = {{frame}, {3 * w}};
+  int cuts = 0, cut_at[8];
+  float worst_in_scene = 0;
+  for (int s = 0; s < 3; s++) {
+    scene_texture (tex, tw, th, 1000u + 77u * s);
+    for (int i = 0; i < 30; i++) {
+      /* scene 0: camera pans 2 px a frame; scene 1: fades to 30 %; scene 2:
+       * static with fresh noise every frame (rain-like) */
+      const int ox = s == 0 ? 2 * i : 10, oy = s == 0 ? i : 5;
+      const float gain = s == 1 ? 1.0f - 0.7f * i / 29.0f : 1.0f;
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < w; x++)
+          for (int c = 0; c < 3; c++) {
+            float v = tex[((size_t) c * th + y + oy) * tw + x + ox] * gain;
+            if (s == 2)
+              v += ((next () % 1000) / 1000.0f - 0.5f) * 0.1f;
+            v = v < 0 ? 0 : v > 1 ? 1 : v;
+            frame[(y * w + x) * 3 + c] = (uint8_t) lroundf (v * 255);
+          }
+      irc_frame_result res;
+      CHECK (irc_runner_process (r, &f, &f, &res, &err) == IRC_OK);
+      const int frame_no = s * 30 + i;
+      if (res.scene_cut && frame_no > 0) {
+        if (cuts < 8)
+          cut_at[cuts] = frame_no;
+        cuts++;
+      } else if (frame_no > 0 && res.scene_score > worst_in_scene) {
+        worst_in_scene = res.scene_score;
+      }
+      if (frame_no == 30 || frame_no == 60)
+        printf ("cut score at frame %d: %.3f\n", frame_no, res.scene_score);
+    }
+  }
+  irc_runner_stats stats;
+  irc_runner_get_stats (r, &stats);
+  printf ("cuts %d (at %d, %d), style passes %llu, highest score within a scene %.3f (threshold %.2f)\n",
+      cuts, cuts > 0 ? cut_at[0] : -1, cuts > 1 ? cut_at[1] : -1,
+      (unsigned long long) stats.style_passes, worst_in_scene, p.scene_threshold);
+  CHECK (cuts == 2 && cut_at[0] == 30 && cut_at[1] == 60);
+  CHECK (stats.style_passes == 3 && stats.scenes == 3 && stats.frames == 90);
+
+  /* reset starts a scene; style_interval adds passes within one */
+  irc_runner_reset (r);
+  irc_frame_result res;
+  CHECK (irc_runner_process (r, &f, &f, &res, &err) == IRC_OK && res.scene_cut && res.style_pass);
+  irc_runner_free (&r);
+  p.style_interval = 10;
+  CHECK (irc_runner_new (m, &p, &r, &err) == IRC_OK);
+  for (int i = 0; i < 30; i++)
+    CHECK (irc_runner_process (r, &f, &f, NULL, &err) == IRC_OK);
+  irc_runner_get_stats (r, &stats);
+  CHECK (stats.style_passes == 3 && stats.scenes == 1);
+  irc_runner_free (&r);
+  free (tex), free (frame);
+  irc_model_free (&m);
+}
+
+/* Tiles against the whole frame at once, and no allocation per frame. */
+static void
+test_tiles (void)
+{
+  irc_config cfg;
+  irc_error err = {0};
+  CHECK (irc_config_named ("lite16", &cfg, &err) == IRC_OK);
+  irc_model *m = NULL;
+  float scale = 0.2f;
+  CHECK (irc_model_new (&cfg, small_weights, &scale, &m, &err) == IRC_OK);
+  const int w = 600, h = 560;
+  float *tex = malloc ((size_t) 3 * w * h * sizeof (float));
+  scene_texture (tex, w, h, 4242u);
+  uint8_t *src = malloc ((size_t) 3 * w * h), *ref = malloc ((size_t) 3 * w * h);
+  uint8_t *out = malloc ((size_t) 3 * w * h);
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++)
+      for (int c = 0; c < 3; c++)
+        src[(y * w + x) * 3 + c] = (uint8_t) lroundf (tex[((size_t) c * h + y) * w + x] * 255);
+  irc_frame fin = {{src}, {3 * w}}, fref = {{ref}, {3 * w}}, fout = {{out}, {3 * w}};
+  irc_runner_params p = IRC_RUNNER_DEFAULTS;
+  p.width = w, p.height = h, p.format = IRC_FORMAT_RGB, p.backend = IRC_BACKEND_CPU;
+  p.tile_size = 0;
+  irc_runner *r = NULL;
+  CHECK (irc_runner_new (m, &p, &r, &err) == IRC_OK);
+  CHECK (irc_runner_process (r, &fin, &fref, NULL, &err) == IRC_OK);
+  long changed = 0;
+  for (size_t i = 0; i < (size_t) 3 * w * h; i++)
+    changed += ref[i] != src[i];
+  printf ("untiled: %ld of %d samples changed by the network\n", changed, 3 * w * h);
+  CHECK (changed > w * h);   /* the test is void if the network did nothing */
+  irc_runner_free (&r);
+  const int tiles[3] = {128, 256, 512};
+  for (int t = 0; t < 3; t++) {
+    p.tile_size = tiles[t];
+    CHECK (irc_runner_new (m, &p, &r, &err) == IRC_OK);
+    CHECK (irc_runner_process (r, &fin, &fout, NULL, &err) == IRC_OK);
+    const long before = allocs;
+    CHECK (irc_runner_process (r, &fin, &fout, NULL, &err) == IRC_OK);
+    const long per_frame = allocs - before;
+    int worst = 0;
+    for (size_t i = 0; i < (size_t) 3 * w * h; i++) {
+      const int d = abs (out[i] - ref[i]);
+      worst = d > worst ? d : worst;
+    }
+    irc_runner_stats st;
+    irc_runner_get_stats (r, &st);
+    printf ("tile %d (+%d context): %d tiles, max diff to untiled %d/255, %ld allocations per frame\n",
+        tiles[t], p.tile_overlap, st.tiles_per_frame, worst, per_frame);
+    CHECK (st.tiles_per_frame > 1);
+    CHECK (worst <= 1);
+    CHECK (per_frame == 0);
+    irc_runner_free (&r);
+  }
+  free (tex), free (src), free (ref), free (out);
+  irc_model_free (&m);
+}
+
+int
+main (void)
+{
+  test_formats ();
+  test_scenes ();
+  test_tiles ();
+  return 0;
+}
