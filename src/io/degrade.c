@@ -5,13 +5,13 @@
 
 #include "error.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #ifndef M_PI
 #define M_PI 3.14159265358979323846
@@ -92,7 +92,7 @@ irc_rng_below (irc_rng *rng, uint32_t n)
 {
   if (n == 0)
     return 0;
-  /* Lemire-free classic rejection: drop the top partial bucket. */
+  /* Rejection: drop the top partial bucket so every residue is equally likely. */
   uint32_t threshold = (uint32_t) (-n) % n;
   for (;;) {
     uint32_t r = irc_rng_u32 (rng);

@@ -44,13 +44,17 @@ uint64_t irc_rng_u64 (irc_rng *rng);
 
 /* ----------------------------------------------------------------- rain */
 
-/** Rain streaks rendered the way the standard synthetic sets do it (a
- * photo editor's noise -> motion blur -> levels -> add): each streak is a
- * thin segment with an anti-aliased soft cross-section, tapered ends and a
- * brighter part along its length, summed into a streak map per layer and
- * ADDED onto the image, so streaks are bright, near-white and
- * semi-transparent. Heavy rain stacks layers at different depths and
- * directions over a veil of rain accumulation. */
+/** Rain streaks, summed into a streak map per layer and ADDED onto the
+ * image (not multiplied), so they are bright, near-white and
+ * semi-transparent. Every streak is a segment with an anti-aliased soft
+ * cross-section and soft ends, drawn in one of two styles:
+ * LEVELS, the way the standard synthetic sets were made in a photo editor
+ * (noise grains -> motion blur -> levels), tuned against Rain100L's streak
+ * statistics; DROPS, individual streaks of varied length, width and
+ * brightness with an uneven profile along them (near drops in real
+ * footage). Heavy rain stacks layers at different depths and directions
+ * over a veil of rain accumulation. A map is rendered in time proportional
+ * to the streaks' area, not pixels x length. */
 typedef enum {
   IRC_RAIN_LEVELS = 0,    /**< photo-editor pipeline: noise grains, motion blur, levels */
   IRC_RAIN_DROPS,         /**< individual streaks, each its own length/width/brightness */
@@ -169,10 +173,10 @@ void irc_kernel_array_free (irc_kernel *ks, size_t n);
 /** Deep copy of @src into @dst. */
 irc_status irc_kernel_copy (irc_kernel *dst, const irc_kernel *src, irc_error *err);
 
-/** A random camera-shake kernel of odd @size (7..63): a random walk with
- * momentum, centripetal pull and occasional jerks (Boracchi & Foi 2012, as
- * in DeblurGAN), @intensity 0..1 scaling its shakiness, rasterised with
- * sub-pixel bilinear splatting. */
+/** A random camera-shake kernel of odd @size (3..63): a walk with momentum,
+ * a pull back toward its start and occasional jerks, after Boracchi & Foi
+ * 2012 as DeblurGAN uses it; @intensity 0..1 scales its shakiness (0: a
+ * straight line). Rasterised with sub-pixel bilinear splatting. */
 irc_status irc_kernel_random (irc_kernel *out, int size, float intensity,
     irc_rng *rng, irc_error *err);
 

@@ -5,7 +5,6 @@
 
 #include "error.h"
 
-#include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -14,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -157,7 +157,9 @@ load_png (FILE *fp, const char *path, irc_image *out, irc_error *err)
 
   size_t plane = (size_t) w * h;
   int colour_ch = channels >= 3 ? 3 : 1;
-  float scale = bits == 16 ? 1.0f / 65535.0f : 1.0f / 255.0f;
+  /* Divide (not multiply by a reciprocal) so a byte k loads as exactly
+   * k / 255.0f, the value that saves back to k. */
+  float maxval = bits == 16 ? 65535.0f : 255.0f;
   for (png_uint_32 y = 0; y < h; y++) {
     const unsigned char *row = rows[y];
     for (png_uint_32 x = 0; x < w; x++) {
@@ -170,7 +172,7 @@ load_png (FILE *fp, const char *path, irc_image *out, irc_error *err)
         } else {
           v = row[(size_t) x * channels + sc];
         }
-        pixels[c * plane + (size_t) y * w + x] = (float) v * scale;
+        pixels[c * plane + (size_t) y * w + x] = (float) v / maxval;
       }
     }
   }

@@ -1,0 +1,602 @@
+/* GstIrconstyle: a GstVideoFilter around libirc's streaming runner. The
+ * element only maps caps, properties, events and errors; the maths lives in
+ * libirc. */
+#ifdef HAVE_CONFIG_H
+#include "config.h"
+#endif
+
+#include "gstirconstyle.h"
+
+#include <irc/irc.h>
+#include <irc/runner.h>
+
+GST_DEBUG_CATEGORY_STATIC (gst_irconstyle_debug);
+#define GST_CAT_DEFAULT gst_irconstyle_debug
+
+#define DEFAULT_TASK GST_IRCONSTYLE_TASK_DERAIN
+#define DEFAULT_BACKEND GST_IRCONSTYLE_BACKEND_AUTO
+#define DEFAULT_DEVICE -1
+#define DEFAULT_TILE_SIZE 512
+#define DEFAULT_TILE_OVERLAP 32
+#define DEFAULT_SCENE_THRESHOLD 0.3f
+#define DEFAULT_STYLE_INTERVAL 0
+#define DEFAULT_THREADS 0
+
+enum
+{
+  PROP_0,
+  PROP_TASK,
+  PROP_MODEL,
+  PROP_BACKEND,
+  PROP_DEVICE,
+  PROP_TILE_SIZE,
+  PROP_TILE_OVERLAP,
+  PROP_SCENE_THRESHOLD,
+  PROP_STYLE_INTERVAL,
+  PROP_THREADS,
+  PROP_BACKEND_IN_USE,
+  PROP_FRAMES_PROCESSED,
+  PROP_SCENES_DETECTED,
+};
+
+struct _GstIrconstyle
+{
+  GstVideoFilter parent;
+
+  /* properties, under the object lock */
+  GstIrconstyleTask task;
+  gchar *model_path;
+  GstIrconstyleBackend backend;
+  gint device;
+  gint tile_size;
+  gint tile_overlap;
+  gfloat scene_threshold;
+  gint style_interval;
+  gint threads;
+  gboolean reload;              /* task, model or backend changed */
+  gboolean reconfigure;         /* a runner setting changed */
+  guint64 frames_processed;
+  guint64 scenes_detected;
+  gchar *backend_in_use;
+
+  /* streaming state, touched by the streaming thread and start/stop only */
+  irc_model *model;
+  irc_runner *runner;
+  GstClockTime frame_time;      /* duration of the last frame's processing */
+};
+
+/* progressive frames of the runner's formats, up to its 16384-pixel sides */
+#define CAPS "video/x-raw, format = (string) { RGB, BGR, RGBx, BGRx, xRGB, xBGR, RGBA, " \
+    "BGRA, ARGB, ABGR, I420, NV12 }, width = (int) [ 1, 16384 ], height = (int) [ 1, 16384 ], " \
+    "framerate = (fraction) [ 0, max ]"
+
+static GstStaticPadTemplate sink_template = GST_STATIC_PAD_TEMPLATE ("sink",
+    GST_PAD_SINK, GST_PAD_ALWAYS, GST_STATIC_CAPS (CAPS));
+static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
+    GST_PAD_SRC, GST_PAD_ALWAYS, GST_STATIC_CAPS (CAPS));
+
+#define gst_irconstyle_parent_class parent_class
+G_DEFINE_TYPE (GstIrconstyle, gst_irconstyle, GST_TYPE_VIDEO_FILTER);
+GST_ELEMENT_REGISTER_DEFINE (irconstyle, "irconstyle", GST_RANK_NONE, GST_TYPE_IRCONSTYLE);
+
+static const gchar *const task_names[] = {"derain", "dehaze", "denoise", "deblur", "auto"};
+
+#define GST_TYPE_IRCONSTYLE_TASK (gst_irconstyle_task_get_type ())
+static GType
+gst_irconstyle_task_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_IRCONSTYLE_TASK_DERAIN, "Remove rain streaks", "derain"},
+    {GST_IRCONSTYLE_TASK_DEHAZE, "Remove haze", "dehaze"},
+    {GST_IRCONSTYLE_TASK_DENOISE, "Remove sensor noise", "denoise"},
+    {GST_IRCONSTYLE_TASK_DEBLUR, "Remove motion blur", "deblur"},
+    {GST_IRCONSTYLE_TASK_AUTO, "One model for all four degradations", "auto"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstIrconstyleTask", values));
+  return type;
+}
+
+#define GST_TYPE_IRCONSTYLE_BACKEND (gst_irconstyle_backend_get_type ())
+static GType
+gst_irconstyle_backend_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_IRCONSTYLE_BACKEND_AUTO, "A Vulkan GPU when there is one, else the CPU", "auto"},
+    {GST_IRCONSTYLE_BACKEND_CPU, "The CPU", "cpu"},
+    {GST_IRCONSTYLE_BACKEND_VULKAN, "Vulkan compute (falls back to the CPU with a warning)",
+        "vulkan"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstIrconstyleBackend", values));
+  return type;
+}
+
+/* Where the bundled model of @task lives: $IRCONSTYLE_MODEL_DIR (set by
+ * `meson devenv` to the build tree) or the install directory. */
+static gchar *
+bundled_model_path (GstIrconstyleTask task)
+{
+  const gchar *dir = g_getenv ("IRCONSTYLE_MODEL_DIR");
+  gchar *file = g_strdup_printf ("%s.safetensors", task_names[task]);
+  gchar *path = g_build_filename (dir && *dir ? dir : IRC_MODEL_DIR, file, NULL);
+  g_free (file);
+  return path;
+}
+
+/* Loads the model the properties name; on failure returns FALSE with a
+ * message in @message. */
+static gboolean
+load_model (GstIrconstyle * self, irc_model ** out, gchar ** message)
+{
+  GST_OBJECT_LOCK (self);
+  gchar *path = self->model_path && *self->model_path ? g_strdup (self->model_path)
+      : bundled_model_path (self->task);
+  GST_OBJECT_UNLOCK (self);
+  irc_error err = { 0 };
+  irc_status st = irc_model_load (path, NULL, out, &err);
+  if (st != IRC_OK) {
+    *message = g_strdup (err.message);
+    g_free (path);
+    return FALSE;
+  }
+  const char *placeholder = irc_model_metadata (*out, "placeholder");
+  if (placeholder && g_str_equal (placeholder, "true"))
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("The model %s is a placeholder: video passes through unchanged.", path),
+        ("no trained model has been shipped for this task yet"));
+  GST_INFO_OBJECT (self, "loaded model %s", path);
+  g_free (path);
+  return TRUE;
+}
+
+static irc_backend_kind
+backend_kind (GstIrconstyleBackend b)
+{
+  return b == GST_IRCONSTYLE_BACKEND_CPU ? IRC_BACKEND_CPU
+      : b == GST_IRCONSTYLE_BACKEND_VULKAN ? IRC_BACKEND_VULKAN : IRC_BACKEND_AUTO;
+}
+
+static const gchar *
+backend_name (irc_backend_kind k)
+{
+  return k == IRC_BACKEND_VULKAN ? "vulkan" : k == IRC_BACKEND_REFERENCE ? "reference" : "cpu";
+}
+
+static gboolean
+format_to_irc (GstVideoFormat f, irc_pixel_format * out)
+{
+  static const struct
+  {
+    GstVideoFormat gst;
+    irc_pixel_format irc;
+  } map[] = {
+    {GST_VIDEO_FORMAT_RGB, IRC_FORMAT_RGB}, {GST_VIDEO_FORMAT_BGR, IRC_FORMAT_BGR},
+    {GST_VIDEO_FORMAT_RGBx, IRC_FORMAT_RGBx}, {GST_VIDEO_FORMAT_BGRx, IRC_FORMAT_BGRx},
+    {GST_VIDEO_FORMAT_xRGB, IRC_FORMAT_xRGB}, {GST_VIDEO_FORMAT_xBGR, IRC_FORMAT_xBGR},
+    {GST_VIDEO_FORMAT_RGBA, IRC_FORMAT_RGBA}, {GST_VIDEO_FORMAT_BGRA, IRC_FORMAT_BGRA},
+    {GST_VIDEO_FORMAT_ARGB, IRC_FORMAT_ARGB}, {GST_VIDEO_FORMAT_ABGR, IRC_FORMAT_ABGR},
+    {GST_VIDEO_FORMAT_I420, IRC_FORMAT_I420}, {GST_VIDEO_FORMAT_NV12, IRC_FORMAT_NV12},
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (map); i++)
+    if (map[i].gst == f) {
+      *out = map[i].irc;
+      return TRUE;
+    }
+  return FALSE;
+}
+
+/* (Re)creates the runner for @info with the current properties. */
+static gboolean
+configure_runner (GstIrconstyle * self, const GstVideoInfo * info)
+{
+  irc_runner_params p = IRC_RUNNER_DEFAULTS;
+  if (!format_to_irc (GST_VIDEO_INFO_FORMAT (info), &p.format)) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Unsupported video format %s",
+            gst_video_format_to_string (GST_VIDEO_INFO_FORMAT (info))), (NULL));
+    return FALSE;
+  }
+  p.width = GST_VIDEO_INFO_WIDTH (info);
+  p.height = GST_VIDEO_INFO_HEIGHT (info);
+  p.matrix = GST_VIDEO_INFO_COLORIMETRY (info).matrix == GST_VIDEO_COLOR_MATRIX_BT601
+      ? IRC_MATRIX_BT601 : IRC_MATRIX_BT709;
+  p.full_range = GST_VIDEO_INFO_COLORIMETRY (info).range == GST_VIDEO_COLOR_RANGE_0_255;
+  GST_OBJECT_LOCK (self);
+  const GstIrconstyleBackend requested = self->backend;
+  p.backend = backend_kind (self->backend);
+  p.device = self->device;
+  /* the runner's smallest tile is 16 pixels */
+  p.tile_size = self->tile_size > 0 && self->tile_size < 16 ? 16 : self->tile_size;
+  p.tile_overlap = self->tile_overlap;
+  p.scene_threshold = self->scene_threshold;
+  p.style_interval = self->style_interval;
+  p.threads = self->threads;
+  self->reconfigure = FALSE;
+  GST_OBJECT_UNLOCK (self);
+
+  irc_runner_free (&self->runner);
+  irc_error err = { 0 };
+  irc_status st = irc_runner_new (self->model, &p, &self->runner, &err);
+  if (st != IRC_OK && requested == GST_IRCONSTYLE_BACKEND_VULKAN) {
+    GST_ELEMENT_WARNING (self, RESOURCE, FAILED,
+        ("Vulkan is not available, falling back to the CPU"), ("%s", err.message));
+    p.backend = IRC_BACKEND_CPU;
+    memset (&err, 0, sizeof err);
+    st = irc_runner_new (self->model, &p, &self->runner, &err);
+  }
+  if (st != IRC_OK) {
+    GST_ELEMENT_ERROR (self, RESOURCE, FAILED,
+        ("Cannot set up restoration for %dx%d %s video", p.width, p.height,
+            irc_pixel_format_name (p.format)), ("%s", err.message));
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  g_free (self->backend_in_use);
+  self->backend_in_use = g_strdup (backend_name (irc_runner_backend (self->runner)));
+  GST_OBJECT_UNLOCK (self);
+  GST_INFO_OBJECT (self, "configured %dx%d %s on %s", p.width, p.height,
+      irc_pixel_format_name (p.format), backend_name (irc_runner_backend (self->runner)));
+  return TRUE;
+}
+
+static gboolean
+gst_irconstyle_start (GstBaseTransform * trans)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (trans);
+  gchar *message = NULL;
+  if (!load_model (self, &self->model, &message)) {
+    GST_ELEMENT_ERROR (self, RESOURCE, OPEN_READ, ("Cannot load the restoration model"),
+        ("%s", message));
+    g_free (message);
+    return FALSE;
+  }
+  GST_OBJECT_LOCK (self);
+  self->reload = FALSE;
+  self->frames_processed = 0;
+  self->scenes_detected = 0;
+  GST_OBJECT_UNLOCK (self);
+  return TRUE;
+}
+
+static gboolean
+gst_irconstyle_stop (GstBaseTransform * trans)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (trans);
+  irc_runner_free (&self->runner);
+  irc_model_free (&self->model);
+  return TRUE;
+}
+
+static gboolean
+gst_irconstyle_set_info (GstVideoFilter * filter, GstCaps * incaps, GstVideoInfo * in_info,
+    GstCaps * outcaps, GstVideoInfo * out_info)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (filter);
+  (void) incaps, (void) outcaps;
+  if (GST_VIDEO_INFO_IS_INTERLACED (in_info)) {
+    GST_ELEMENT_ERROR (self, STREAM, FORMAT, ("Interlaced video is not supported"),
+        ("deinterlace first, e.g. with the deinterlace element"));
+    return FALSE;
+  }
+  if (GST_VIDEO_INFO_FORMAT (in_info) != GST_VIDEO_INFO_FORMAT (out_info)
+      || in_info->width != out_info->width || in_info->height != out_info->height) {
+    GST_ELEMENT_ERROR (self, CORE, NEGOTIATION, ("Input and output caps must match"), (NULL));
+    return FALSE;
+  }
+  return configure_runner (self, in_info);
+}
+
+/* Applies property changes made while playing: at the next frame, or
+ * refused with a warning (the previous model stays). */
+static gboolean
+apply_pending (GstIrconstyle * self, GstVideoFilter * filter)
+{
+  GST_OBJECT_LOCK (self);
+  const gboolean reload = self->reload, reconf = self->reconfigure;
+  self->reload = FALSE;
+  GST_OBJECT_UNLOCK (self);
+  if (reload) {
+    irc_model *m = NULL;
+    gchar *message = NULL;
+    if (load_model (self, &m, &message)) {
+      irc_runner_free (&self->runner);
+      irc_model_free (&self->model);
+      self->model = m;
+    } else {
+      GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
+          ("Cannot load the new model; keeping the current one"), ("%s", message));
+      g_free (message);
+    }
+  }
+  if (reload || reconf || !self->runner)
+    return configure_runner (self, &filter->in_info);
+  return TRUE;
+}
+
+static GstFlowReturn
+gst_irconstyle_transform_frame (GstVideoFilter * filter, GstVideoFrame * inframe,
+    GstVideoFrame * outframe)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (filter);
+  if (!apply_pending (self, filter))
+    return GST_FLOW_ERROR;
+  irc_frame in = { {NULL}, {0} }, out = { {NULL}, {0} };
+  for (guint i = 0; i < GST_VIDEO_FRAME_N_PLANES (inframe) && i < 3; i++) {
+    in.data[i] = GST_VIDEO_FRAME_PLANE_DATA (inframe, i);
+    in.stride[i] = GST_VIDEO_FRAME_PLANE_STRIDE (inframe, i);
+    out.data[i] = GST_VIDEO_FRAME_PLANE_DATA (outframe, i);
+    out.stride[i] = GST_VIDEO_FRAME_PLANE_STRIDE (outframe, i);
+  }
+  irc_frame_result res;
+  irc_error err = { 0 };
+  const gint64 t0 = g_get_monotonic_time ();
+  if (irc_runner_process (self->runner, &in, &out, &res, &err) != IRC_OK) {
+    GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Restoration failed"), ("%s", err.message));
+    return GST_FLOW_ERROR;
+  }
+  self->frame_time = (g_get_monotonic_time () - t0) * GST_USECOND;
+  GST_OBJECT_LOCK (self);
+  const guint64 frame_no = self->frames_processed++;
+  if (res.scene_cut)
+    self->scenes_detected++;
+  GST_OBJECT_UNLOCK (self);
+  if (res.scene_cut) {
+    GstBaseTransform *trans = GST_BASE_TRANSFORM (filter);
+    const GstClockTime rt = gst_segment_to_running_time (&trans->segment, GST_FORMAT_TIME,
+        GST_BUFFER_PTS (inframe->buffer));
+    GstStructure *s = gst_structure_new ("irconstyle-scene",
+        "frame", G_TYPE_UINT64, frame_no,
+        "running-time", G_TYPE_UINT64, (guint64) rt,
+        "score", G_TYPE_FLOAT, res.scene_score, NULL);
+    gst_element_post_message (GST_ELEMENT (self),
+        gst_message_new_element (GST_OBJECT (self), s));
+  }
+  return GST_FLOW_OK;
+}
+
+static gboolean
+gst_irconstyle_sink_event (GstBaseTransform * trans, GstEvent * event)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (trans);
+  if (GST_EVENT_TYPE (event) == GST_EVENT_FLUSH_STOP && self->runner) {
+    /* a seek: the next frame may be anywhere, so it starts a scene */
+    GST_DEBUG_OBJECT (self, "flush: forgetting the scene");
+    irc_runner_reset (self->runner);
+  }
+  return GST_BASE_TRANSFORM_CLASS (parent_class)->sink_event (trans, event);
+}
+
+/* Our processing time adds to the pipeline's latency: a live pipeline needs
+ * to know a frame leaves this element that much later. */
+static gboolean
+gst_irconstyle_query (GstBaseTransform * trans, GstPadDirection direction, GstQuery * query)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (trans);
+  gboolean ret = GST_BASE_TRANSFORM_CLASS (parent_class)->query (trans, direction, query);
+  if (ret && direction == GST_PAD_SRC && GST_QUERY_TYPE (query) == GST_QUERY_LATENCY) {
+    gboolean live;
+    GstClockTime min, max;
+    gst_query_parse_latency (query, &live, &min, &max);
+    const GstClockTime ours = self->frame_time;
+    min += ours;
+    if (GST_CLOCK_TIME_IS_VALID (max))
+      max += ours;
+    gst_query_set_latency (query, live, min, max);
+    GST_DEBUG_OBJECT (self, "latency: adding %" GST_TIME_FORMAT, GST_TIME_ARGS (ours));
+  }
+  return ret;
+}
+
+static void
+gst_irconstyle_set_property (GObject * object, guint prop_id, const GValue * value,
+    GParamSpec * pspec)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (object);
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_TASK:
+      self->task = g_value_get_enum (value);
+      self->reload = TRUE;
+      break;
+    case PROP_MODEL:
+      g_free (self->model_path);
+      self->model_path = g_value_dup_string (value);
+      self->reload = TRUE;
+      break;
+    case PROP_BACKEND:
+      self->backend = g_value_get_enum (value);
+      self->reconfigure = TRUE;
+      break;
+    case PROP_DEVICE:
+      self->device = g_value_get_int (value);
+      self->reconfigure = TRUE;
+      break;
+    case PROP_TILE_SIZE:
+      self->tile_size = g_value_get_int (value);
+      self->reconfigure = TRUE;
+      break;
+    case PROP_TILE_OVERLAP:
+      self->tile_overlap = g_value_get_int (value);
+      self->reconfigure = TRUE;
+      break;
+    case PROP_SCENE_THRESHOLD:
+      self->scene_threshold = g_value_get_float (value);
+      self->reconfigure = TRUE;
+      break;
+    case PROP_STYLE_INTERVAL:
+      self->style_interval = g_value_get_int (value);
+      self->reconfigure = TRUE;
+      break;
+    case PROP_THREADS:
+      self->threads = g_value_get_int (value);
+      self->reconfigure = TRUE;
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_irconstyle_get_property (GObject * object, guint prop_id, GValue * value,
+    GParamSpec * pspec)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (object);
+  GST_OBJECT_LOCK (self);
+  switch (prop_id) {
+    case PROP_TASK:
+      g_value_set_enum (value, self->task);
+      break;
+    case PROP_MODEL:
+      g_value_set_string (value, self->model_path);
+      break;
+    case PROP_BACKEND:
+      g_value_set_enum (value, self->backend);
+      break;
+    case PROP_DEVICE:
+      g_value_set_int (value, self->device);
+      break;
+    case PROP_TILE_SIZE:
+      g_value_set_int (value, self->tile_size);
+      break;
+    case PROP_TILE_OVERLAP:
+      g_value_set_int (value, self->tile_overlap);
+      break;
+    case PROP_SCENE_THRESHOLD:
+      g_value_set_float (value, self->scene_threshold);
+      break;
+    case PROP_STYLE_INTERVAL:
+      g_value_set_int (value, self->style_interval);
+      break;
+    case PROP_THREADS:
+      g_value_set_int (value, self->threads);
+      break;
+    case PROP_BACKEND_IN_USE:
+      g_value_set_string (value, self->backend_in_use);
+      break;
+    case PROP_FRAMES_PROCESSED:
+      g_value_set_uint64 (value, self->frames_processed);
+      break;
+    case PROP_SCENES_DETECTED:
+      g_value_set_uint64 (value, self->scenes_detected);
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+      break;
+  }
+  GST_OBJECT_UNLOCK (self);
+}
+
+static void
+gst_irconstyle_finalize (GObject * object)
+{
+  GstIrconstyle *self = GST_IRCONSTYLE (object);
+  irc_runner_free (&self->runner);
+  irc_model_free (&self->model);
+  g_free (self->model_path);
+  g_free (self->backend_in_use);
+  G_OBJECT_CLASS (parent_class)->finalize (object);
+}
+
+static void
+gst_irconstyle_class_init (GstIrconstyleClass * klass)
+{
+  GObjectClass *gobject_class = G_OBJECT_CLASS (klass);
+  GstElementClass *element_class = GST_ELEMENT_CLASS (klass);
+  GstBaseTransformClass *trans_class = GST_BASE_TRANSFORM_CLASS (klass);
+  GstVideoFilterClass *filter_class = GST_VIDEO_FILTER_CLASS (klass);
+  const GParamFlags rw = G_PARAM_READWRITE | G_PARAM_STATIC_STRINGS
+      | GST_PARAM_MUTABLE_PLAYING;
+
+  gobject_class->set_property = gst_irconstyle_set_property;
+  gobject_class->get_property = gst_irconstyle_get_property;
+  gobject_class->finalize = gst_irconstyle_finalize;
+
+  g_object_class_install_property (gobject_class, PROP_TASK,
+      g_param_spec_enum ("task", "Task",
+          "Which degradation to remove; selects the bundled model "
+          "(" IRC_PLACEHOLDER_NOTE ")",
+          GST_TYPE_IRCONSTYLE_TASK, DEFAULT_TASK, rw));
+  g_object_class_install_property (gobject_class, PROP_MODEL,
+      g_param_spec_string ("model", "Model file",
+          "Path of a safetensors model file (irc-train's output or a converted official "
+          "checkpoint); overrides the task's bundled model", NULL, rw));
+  g_object_class_install_property (gobject_class, PROP_BACKEND,
+      g_param_spec_enum ("backend", "Backend", "Where the network runs",
+          GST_TYPE_IRCONSTYLE_BACKEND, DEFAULT_BACKEND, rw));
+  g_object_class_install_property (gobject_class, PROP_DEVICE,
+      g_param_spec_int ("device", "Vulkan device",
+          "Index of the Vulkan device to use (-1 = the best one)", -1, 64, DEFAULT_DEVICE, rw));
+  g_object_class_install_property (gobject_class, PROP_TILE_SIZE,
+      g_param_spec_int ("tile-size", "Tile size",
+          "Frames larger than this many pixels a side run in overlapping tiles, which bounds "
+          "memory; 0 = never tile", 0, 16384, DEFAULT_TILE_SIZE, rw));
+  g_object_class_install_property (gobject_class, PROP_TILE_OVERLAP,
+      g_param_spec_int ("tile-overlap", "Tile overlap",
+          "Pixels of context added around each tile and blended with its neighbours "
+          "(rounded up to a multiple of 8)", 0, 1024, DEFAULT_TILE_OVERLAP, rw));
+  g_object_class_install_property (gobject_class, PROP_SCENE_THRESHOLD,
+      g_param_spec_float ("scene-threshold", "Scene threshold",
+          "Change between frames above which a new scene starts and the style code is "
+          "recomputed (0 = every frame)", 0.0f, 1.0f, DEFAULT_SCENE_THRESHOLD, rw));
+  g_object_class_install_property (gobject_class, PROP_STYLE_INTERVAL,
+      g_param_spec_int ("style-interval", "Style interval",
+          "Also recompute the style code every this many frames within a scene "
+          "(0 = only at scene cuts)", 0, G_MAXINT, DEFAULT_STYLE_INTERVAL, rw));
+  g_object_class_install_property (gobject_class, PROP_THREADS,
+      g_param_spec_int ("threads", "Threads", "CPU worker threads (0 = all cores)",
+          0, 1024, DEFAULT_THREADS, rw));
+  g_object_class_install_property (gobject_class, PROP_BACKEND_IN_USE,
+      g_param_spec_string ("backend-in-use", "Backend in use",
+          "The backend actually running the network (cpu or vulkan)", NULL,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_FRAMES_PROCESSED,
+      g_param_spec_uint64 ("frames-processed", "Frames processed",
+          "Frames restored since the element started", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_SCENES_DETECTED,
+      g_param_spec_uint64 ("scenes-detected", "Scenes detected",
+          "Scenes started since the element started (the first frame starts one); each "
+          "posts an irconstyle-scene element message", 0, G_MAXUINT64, 0,
+          G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+
+  gst_element_class_set_static_metadata (element_class, "IRConStyle video restoration",
+      "Filter/Effect/Video",
+      "Removes rain, haze, noise or motion blur with IRConStyle (ConStyle-NAFNet); the "
+      "degradation style code is computed once per scene. Posts an 'irconstyle-scene' "
+      "element message (frame, running-time, score) at each scene cut.",
+      "irconstyle developers");
+  gst_element_class_add_static_pad_template (element_class, &sink_template);
+  gst_element_class_add_static_pad_template (element_class, &src_template);
+
+  trans_class->start = GST_DEBUG_FUNCPTR (gst_irconstyle_start);
+  trans_class->stop = GST_DEBUG_FUNCPTR (gst_irconstyle_stop);
+  trans_class->sink_event = GST_DEBUG_FUNCPTR (gst_irconstyle_sink_event);
+  trans_class->query = GST_DEBUG_FUNCPTR (gst_irconstyle_query);
+  filter_class->set_info = GST_DEBUG_FUNCPTR (gst_irconstyle_set_info);
+  filter_class->transform_frame = GST_DEBUG_FUNCPTR (gst_irconstyle_transform_frame);
+
+  gst_type_mark_as_plugin_api (GST_TYPE_IRCONSTYLE_TASK, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_IRCONSTYLE_BACKEND, 0);
+  GST_DEBUG_CATEGORY_INIT (gst_irconstyle_debug, "irconstyle", 0, "IRConStyle restoration");
+}
+
+static void
+gst_irconstyle_init (GstIrconstyle * self)
+{
+  self->task = DEFAULT_TASK;
+  self->backend = DEFAULT_BACKEND;
+  self->device = DEFAULT_DEVICE;
+  self->tile_size = DEFAULT_TILE_SIZE;
+  self->tile_overlap = DEFAULT_TILE_OVERLAP;
+  self->scene_threshold = DEFAULT_SCENE_THRESHOLD;
+  self->style_interval = DEFAULT_STYLE_INTERVAL;
+  self->threads = DEFAULT_THREADS;
+  self->frame_time = 0;
+  gst_base_transform_set_qos_enabled (GST_BASE_TRANSFORM (self), TRUE);
+}
