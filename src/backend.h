@@ -78,4 +78,29 @@ irc_status irc_backend_ref_new (const irc_weights *w, int cap_h, int cap_w,
 irc_status irc_backend_cpu_new (const irc_weights *w, int cap_h, int cap_w, int threads,
     irc_backend **out, irc_error *err);
 
+/* Vulkan compute (src/vulkan/). The backend mirrors the net's activation
+ * arena and the model's weight arena on the device, so it translates the host
+ * pointers it is given into device addresses: it needs both arenas. */
+typedef struct {
+  const float *weights;   /* the model's weight arena, uploaded once */
+  size_t weights_count;
+  const float *acts;      /* the net's activation arena, mirrored on the device */
+  size_t acts_count;
+  int device;             /* device index, -1 = choose (see IRC_VULKAN_DEVICE) */
+  int gpu_only;           /* refuse a CPU device (lavapipe) when choosing */
+} irc_vulkan_params;
+
+irc_status irc_backend_vulkan_new (const irc_weights *w, int cap_h, int cap_w,
+    const irc_vulkan_params *params, irc_backend **out, irc_error *err);
+
+/* What every Vulkan backend of the process did so far, for benchmarks and
+ * tests: frame cost is the difference between two reads. */
+typedef struct {
+  uint64_t dispatches, submits;
+  uint64_t validation_errors;   /* with IRC_VULKAN_VALIDATION set */
+  char device[256];             /* the device the last backend opened */
+} irc_vulkan_counters;
+
+void irc_backend_vulkan_counters (irc_vulkan_counters *out);
+
 #endif

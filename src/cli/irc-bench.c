@@ -1,6 +1,7 @@
 /* irc-bench: time the network on one frame size, for a named configuration or
  * a model file, optionally next to the PyTorch peer measured in the same run. */
 #include "irc/irc.h"
+#include "backend.h"   /* irc_backend_vulkan_counters */
 
 #include <math.h>
 #include <stdio.h>
@@ -29,7 +30,7 @@ usage (FILE *f)
 {
   fprintf (f,
       "usage: irc-bench [--config paper|lite16|tiny8 | --model FILE] [--size WxH]\n"
-      "                 [--backend cpu|reference] [--threads N] [--reps N] [--cached-code]\n"
+      "                 [--backend cpu|reference|vulkan] [--threads N] [--reps N] [--cached-code]\n"
       "                 [--peer PATH/torch_peer.py]\n"
       "Prints the median time of one frame, GFLOP/s and peak RSS; with --peer,\n"
       "also runs the PyTorch peer on the same configuration and size and prints the ratio.\n"
@@ -118,6 +119,8 @@ main (int argc, char **argv)
         backend = IRC_BACKEND_CPU;
       else if (!strcmp (v, "reference"))
         backend = IRC_BACKEND_REFERENCE;
+      else if (!strcmp (v, "vulkan"))
+        backend = IRC_BACKEND_VULKAN;
       else {
         fprintf (stderr, "irc-bench: unknown backend '%s'\n", v);
         return 2;
@@ -167,7 +170,10 @@ main (int argc, char **argv)
   double *t = malloc ((size_t) (reps + 1) * sizeof (double));
   if (cached)
     irc_net_encode (net, img, w, h, NULL, &err);
+  irc_vulkan_counters vk0, vk1;
   for (int r = 0; r <= reps; r++) {   /* the first run warms caches and Orc */
+    if (r == 1)
+      irc_backend_vulkan_counters (&vk0);
     const double t0 = now_s ();
     st = cached ? irc_net_restore_with_code (net, out, img, w, h, &err)
         : irc_net_restore (net, out, img, w, h, &err);
@@ -177,6 +183,7 @@ main (int argc, char **argv)
       return 1;
     }
   }
+  irc_backend_vulkan_counters (&vk1);
   qsort (t + 1, (size_t) reps, sizeof (double), cmp_double);
   const double med = t[1 + reps / 2];
   const irc_config *cfg = irc_model_config (model);
@@ -186,9 +193,14 @@ main (int argc, char **argv)
   getrusage (RUSAGE_SELF, &ru);
   printf ("irconstyle %s %s %dx%d%s: median %.1f ms over %d runs (min %.1f, max %.1f), "
       "%.1f GFLOP/s, peak RSS %.0f MB, threads %d\n",
-      model_path ? model_path : config, backend == IRC_BACKEND_CPU ? "cpu" : "reference", w, h,
+      model_path ? model_path : config, irc_net_backend (net) == IRC_BACKEND_CPU ? "cpu"
+      : irc_net_backend (net) == IRC_BACKEND_VULKAN ? "vulkan" : "reference", w, h,
       cached ? " cached-code" : "", med * 1e3, reps, t[1] * 1e3, t[reps] * 1e3, gflop / med,
       ru.ru_maxrss / 1024.0, threads);
+  if (irc_net_backend (net) == IRC_BACKEND_VULKAN)
+    printf ("vulkan device %s: %.1f dispatches and %.1f submits per frame\n", vk1.device,
+        (double) (vk1.dispatches - vk0.dispatches) / reps,
+        (double) (vk1.submits - vk0.submits) / reps);
   if (peer && !model_path) {
     double tiled = -1;
     const double untiled = run_peer (peer, config, w, h, threads > 0 ? threads : 2, &tiled);

@@ -1,0 +1,356 @@
+/* train: the trainer object and the joint training step of the paper
+ * (reference.py train_step, PAPER.md 4.1): MoCo key encoder and queue,
+ * the four losses, EMA, backward and AdamW, in the authors' order. */
+#include "train/train.h"
+#include "train/graph.h"
+#include "train/loss.h"
+#include "train/optim.h"
+#include "error.h"
+#include "weights.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* A copy of the network (or of its encoder) in its own arena, with the
+ * layout of the model's descriptors. */
+typedef struct {
+  irc_weights w;
+  irc_tensor_desc *descs;
+  size_t n;
+  float *arena;
+} net_copy;
+
+enum { COPY_GRAD, COPY_M, COPY_V, COPY_EMA, COPY_KEY, N_COPIES };
+
+struct irc_trainer {
+  irc_model *model;
+  irc_train_params p;
+  irc_tr_graph *g;
+  net_copy c[N_COPIES];
+  int64_t counters[4];     /* num_batches_tracked: q mlp1, q mlp2, k mlp1, k mlp2 */
+  float *queue;            /* code x K */
+  int64_t queue_ptr;
+  float *logits, *gt, *out, *negs;
+  int64_t iter;
+  int have_out;
+};
+
+static int
+is_encoder (const char *name, const char *prefix)
+{
+  return strncmp (name, prefix, strlen (prefix)) == 0;
+}
+
+static irc_status
+copy_init (net_copy *c, const irc_config *cfg, const char *prefix, int enc_only,
+    irc_error *err)
+{
+  irc_status st = irc_weights_init (&c->w, cfg, err);
+  if (st != IRC_OK)
+    return st;
+  c->n = irc_weights_describe (&c->w, prefix, NULL, 0);
+  c->descs = calloc (c->n, sizeof *c->descs);
+  if (!c->descs)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
+  irc_weights_describe (&c->w, prefix, c->descs, c->n);
+  size_t total = 0;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->descs[i].slot && (!enc_only || is_encoder (c->descs[i].name, prefix)))
+      total += c->descs[i].count;
+  c->arena = calloc (total ? total : 1, sizeof (float));
+  if (!c->arena)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for %zu MB of training state",
+        total * sizeof (float) >> 20);
+  size_t off = 0;
+  for (size_t i = 0; i < c->n; i++)
+    if (c->descs[i].slot && (!enc_only || is_encoder (c->descs[i].name, prefix))) {
+      *c->descs[i].slot = c->arena + off;
+      off += c->descs[i].count;
+    }
+  return IRC_OK;
+}
+
+static void
+copy_clear (net_copy *c)
+{
+  irc_weights_clear (&c->w);
+  free (c->descs);
+  free (c->arena);
+  memset (c, 0, sizeof *c);
+}
+
+void
+irc_trainer_free (irc_trainer **trp)
+{
+  if (!trp || !*trp)
+    return;
+  irc_trainer *tr = *trp;
+  for (int i = 0; i < N_COPIES; i++)
+    copy_clear (&tr->c[i]);
+  irc_tr_graph_free (&tr->g);
+  free (tr->queue);
+  free (tr->logits);
+  free (tr->gt);
+  free (tr->out);
+  free (tr->negs);
+  free (tr);
+  *trp = NULL;
+}
+
+irc_status
+irc_trainer_new (irc_model *model, const irc_train_params *params, irc_trainer **out,
+    irc_error *err)
+{
+  const irc_train_params defaults = IRC_TRAIN_DEFAULTS;
+  const irc_train_params *p = params ? params : &defaults;
+  if (!model)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_trainer_new: no model");
+  if (!p->no_constyle && (p->queue_size < p->batch || p->queue_size % p->batch != 0))
+    return irc_fail (err, IRC_ERR_INVALID,
+        "queue size %d must be a positive multiple of the batch %d", p->queue_size, p->batch);
+  if (!(p->moco_t > 0) || !(p->lr >= 0) || !(p->beta1 >= 0 && p->beta1 < 1)
+      || !(p->beta2 >= 0 && p->beta2 < 1) || !(p->adam_eps > 0))
+    return irc_fail (err, IRC_ERR_INVALID,
+        "invalid hyper-parameters (temperature and eps must be positive, betas in [0, 1))");
+  irc_trainer *tr = calloc (1, sizeof *tr);
+  if (!tr)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
+  tr->model = model;
+  tr->p = *p;
+  const irc_config *cfg = irc_model_config (model);
+  irc_status st = irc_tr_graph_new (cfg, p->batch, p->patch, p->patch, &tr->g, err);
+  for (int i = 0; i < N_COPIES && st == IRC_OK; i++)
+    st = copy_init (&tr->c[i], cfg, i == COPY_KEY ? "ConStyle.encoder_k" : "ConStyle.encoder_q",
+        i == COPY_KEY, err);
+  const size_t img = (size_t) p->batch * 3 * p->patch * p->patch;
+  const size_t K = p->no_constyle ? 1 : (size_t) p->queue_size;
+  if (st == IRC_OK) {
+    tr->queue = calloc ((size_t) cfg->code * K, sizeof (float));
+    tr->logits = calloc ((size_t) p->batch * (K + 1), sizeof (float));
+    tr->gt = malloc (img * sizeof (float));
+    tr->out = malloc (img * sizeof (float));
+    tr->negs = malloc ((size_t) 2 * p->batch * cfg->code * sizeof (float));
+    if (!tr->queue || !tr->logits || !tr->gt || !tr->out || !tr->negs)
+      st = irc_fail (err, IRC_ERR_NOMEM, "out of memory for the MoCo queue");
+  }
+  if (st != IRC_OK) {
+    irc_trainer_free (&tr);
+    return st;
+  }
+  /* the key encoder starts as encoder_q (MoCo), the EMA as the weights */
+  for (size_t i = 0; i < model->n_descs; i++) {
+    const irc_tensor_desc *d = &model->descs[i];
+    if (!d->slot)
+      continue;
+    memcpy (*tr->c[COPY_EMA].descs[i].slot, *d->slot, d->count * sizeof (float));
+    if (*tr->c[COPY_KEY].descs[i].slot)
+      memcpy (*tr->c[COPY_KEY].descs[i].slot, *d->slot, d->count * sizeof (float));
+  }
+  *out = tr;
+  return IRC_OK;
+}
+
+/* NCHW (the caller's batch) to CNHW (the graph's layout) and back. */
+static void
+to_cnhw (float *dst, const float *src, int n, int c, size_t hw)
+{
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < c; k++)
+      memcpy (dst + ((size_t) k * n + i) * hw, src + ((size_t) i * c + k) * hw,
+          hw * sizeof (float));
+}
+
+static void
+to_nchw (float *dst, const float *src, int n, int c, size_t hw)
+{
+  for (int i = 0; i < n; i++)
+    for (int k = 0; k < c; k++)
+      memcpy (dst + ((size_t) i * c + k) * hw, src + ((size_t) k * n + i) * hw,
+          hw * sizeof (float));
+}
+
+/* The queue entries [ptr, ptr + n) as n x code rows. */
+static void
+queue_rows (float *dst, const float *queue, int code, int K, int64_t ptr, int n)
+{
+  for (int i = 0; i < n; i++)
+    for (int c = 0; c < code; c++)
+      dst[i * code + c] = queue[(size_t) c * K + ptr + i];
+}
+
+irc_status
+irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_losses *losses,
+    irc_error *err)
+{
+  if (!lq || !gt)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_trainer_step: no batch given");
+  const irc_train_params *p = &tr->p;
+  irc_tr_graph *g = tr->g;
+  irc_weights *w = &tr->model->w;
+  irc_weights *gw = &tr->c[COPY_GRAD].w;
+  const irc_config *cfg = &w->cfg;
+  const int n = p->batch, code = cfg->code, K = p->queue_size;
+  const size_t hw = (size_t) p->patch * p->patch;
+  const int64_t iter = tr->iter + 1;
+  const int joint = !p->no_constyle && iter <= p->constyle_iters;
+  const int enc_train = p->no_constyle || joint;
+  irc_train_losses L = {0};
+  L.lr = irc_train_lr (p, iter);
+
+  to_cnhw (g->img, lq, n, 3, hw);
+  to_cnhw (tr->gt, gt, n, 3, hw);
+  /* MoCo: momentum update of the key encoder's parameters (not its BatchNorm
+   * buffers) before the key pass, which runs in training mode. After the
+   * joint stage the key encoder and queue only feed losses that are off, so
+   * they are not run. */
+  net_copy *key = &tr->c[COPY_KEY];
+  if (joint)
+    for (size_t i = 0; i < key->n; i++)
+      if (key->descs[i].kind == IRC_TENSOR_PARAM && *key->descs[i].slot)
+        irc_tr_momentum (*key->descs[i].slot, *tr->model->descs[i].slot, key->descs[i].count,
+            p->moco_m);
+  irc_tr_encoder_fwd (g, &g->eq, &w->enc, g->img, p->bn_momentum);
+  tr->counters[0]++, tr->counters[1]++;
+  if (joint) {
+    irc_tr_encoder_fwd (g, &g->ek, &key->w.enc, tr->gt, p->bn_momentum);
+    tr->counters[2]++, tr->counters[3]++;
+  }
+  irc_tr_unet_fwd (g, w);
+
+  memset (g->dout, 0, 3 * g->p[0] * sizeof (float));
+  memset (g->dcode[0], 0, (size_t) n * code * sizeof (float));
+  memset (g->dcode[1], 0, (size_t) n * code * sizeof (float));
+  L.l_pix = irc_tr_l1_f (g->dout, g->out, tr->gt, 3 * g->p[0]);
+  if (joint) {
+    const float *q0 = g->eq.code[0], *q1 = g->eq.code[1], *k = g->ek.code[1];
+    L.l_ce = irc_tr_infonce_f (g->dcode[1], tr->logits, q1, k, tr->queue, n, code, K,
+        p->moco_t);
+    L.l_content = irc_tr_content_f (g->dcode[1], q1, k, n, code);
+    /* negatives: the entries after this batch's slot and the ones it overwrites */
+    const int64_t next = (tr->queue_ptr + n) % K;
+    float *neg_next = tr->negs, *neg_old = tr->negs + (size_t) n * code;
+    queue_rows (neg_next, tr->queue, code, K, next, n);
+    queue_rows (neg_old, tr->queue, code, K, tr->queue_ptr, n);
+    const double nn = (double) code * n;
+    L.l_style = irc_tr_style_term_f (g->dcode[0], q0, neg_next, n, code, nn)
+        + irc_tr_style_term_f (g->dcode[1], q1, neg_old, n, code, nn);
+  }
+  L.total = L.l_pix + L.l_ce + L.l_content + L.l_style;
+  to_nchw (tr->out, g->out, n, 3, hw);
+  tr->have_out = 1;
+  if (losses)
+    *losses = L;
+  if (!isfinite (L.total))
+    return irc_fail (err, IRC_ERR_INVALID,
+        "iteration %lld: non-finite loss (pixel %g, InfoNCE %g, content %g, style %g)",
+        (long long) iter, L.l_pix, L.l_ce, L.l_content, L.l_style);
+  if (joint) {
+    /* enqueue this batch's queries (the authors' code enqueues q, not k) */
+    const float *q1 = g->eq.code[1];
+    for (int i = 0; i < n; i++)
+      for (int c = 0; c < code; c++)
+        tr->queue[(size_t) c * K + tr->queue_ptr + i] = q1[i * code + c];
+    tr->queue_ptr = (tr->queue_ptr + n) % K;
+  }
+  /* EMA before the optimiser step, as the authors' code (the EMA lags one
+   * step); BatchNorm buffers are copied so the EMA network is usable alone */
+  net_copy *ema = &tr->c[COPY_EMA];
+  for (size_t i = 0; i < ema->n; i++) {
+    const irc_tensor_desc *d = &tr->model->descs[i];
+    if (d->kind == IRC_TENSOR_PARAM)
+      irc_tr_ema (*ema->descs[i].slot, *d->slot, d->count, p->ema_decay);
+    else if (d->kind == IRC_TENSOR_BUFFER)
+      memcpy (*ema->descs[i].slot, *d->slot, d->count * sizeof (float));
+  }
+
+  for (size_t i = 0; i < tr->c[COPY_GRAD].n; i++) {
+    const irc_tensor_desc *d = &tr->c[COPY_GRAD].descs[i];
+    if (d->slot)
+      memset (*d->slot, 0, d->count * sizeof (float));
+  }
+  irc_tr_unet_bwd (g, w, gw, enc_train);
+  if (enc_train)
+    irc_tr_encoder_bwd (g, &w->enc, &gw->enc);
+
+  for (size_t i = 0; i < tr->model->n_descs; i++) {
+    const irc_tensor_desc *d = &tr->model->descs[i];
+    if (d->kind != IRC_TENSOR_PARAM || (!enc_train && is_encoder (d->name, "ConStyle.")))
+      continue;
+    irc_tr_adamw (*d->slot, *tr->c[COPY_M].descs[i].slot, *tr->c[COPY_V].descs[i].slot,
+        *tr->c[COPY_GRAD].descs[i].slot, d->count, iter, L.lr, p->beta1, p->beta2,
+        p->adam_eps, p->weight_decay);
+  }
+  tr->iter = iter;
+  return IRC_OK;
+}
+
+int64_t
+irc_trainer_iteration (const irc_trainer *tr)
+{
+  return tr->iter;
+}
+
+void
+irc_trainer_set_iteration (irc_trainer *tr, int64_t iter)
+{
+  tr->iter = iter;
+}
+
+float *
+irc_trainer_queue (irc_trainer *tr, int *code, int *size)
+{
+  if (code)
+    *code = tr->model->w.cfg.code;
+  if (size)
+    *size = tr->p.no_constyle ? 0 : tr->p.queue_size;
+  return tr->p.no_constyle ? NULL : tr->queue;
+}
+
+int64_t *
+irc_trainer_queue_ptr (irc_trainer *tr)
+{
+  return &tr->queue_ptr;
+}
+
+const float *
+irc_trainer_output (const irc_trainer *tr)
+{
+  return tr->have_out ? tr->out : NULL;
+}
+
+const float *
+irc_trainer_logits (const irc_trainer *tr)
+{
+  return tr->have_out && !tr->p.no_constyle ? tr->logits : NULL;
+}
+
+float *
+irc_trainer_tensor (irc_trainer *tr, irc_train_copy copy, const char *name, size_t *count)
+{
+  if (copy == IRC_TRAIN_PARAM)
+    return irc_model_tensor (tr->model, name, count);
+  const int idx = copy == IRC_TRAIN_GRAD ? COPY_GRAD : copy == IRC_TRAIN_ADAM_M ? COPY_M
+      : copy == IRC_TRAIN_ADAM_V ? COPY_V : copy == IRC_TRAIN_EMA ? COPY_EMA : COPY_KEY;
+  const net_copy *c = &tr->c[idx];
+  for (size_t i = 0; i < c->n; i++)
+    if (c->descs[i].slot && *c->descs[i].slot && strcmp (c->descs[i].name, name) == 0) {
+      if (count)
+        *count = c->descs[i].count;
+      return *c->descs[i].slot;
+    }
+  return NULL;
+}
+
+int64_t *
+irc_trainer_counter (irc_trainer *tr, const char *name)
+{
+  static const char *const names[4] = {
+    "ConStyle.encoder_q.mlp1.1.num_batches_tracked", "ConStyle.encoder_q.mlp2.1.num_batches_tracked",
+    "ConStyle.encoder_k.mlp1.1.num_batches_tracked", "ConStyle.encoder_k.mlp2.1.num_batches_tracked",
+  };
+  for (int i = 0; i < 4; i++)
+    if (strcmp (name, names[i]) == 0)
+      return &tr->counters[i];
+  return NULL;
+}

@@ -1,0 +1,114 @@
+/* vk_pipelines: SPIR-V compiled from shaders/ at build time, embedded here,
+ * turned into compute pipelines through the context's pipeline cache. */
+#include "vk_pipelines.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const uint32_t conv3x3_spv[] =
+#include "conv3x3.spv.h"
+;
+static const uint32_t conv1x1_spv[] =
+#include "conv1x1.spv.h"
+;
+static const uint32_t dwconv_gate_spv[] =
+#include "dwconv_gate.spv.h"
+;
+static const uint32_t chan_sum_spv[] =
+#include "chan_sum.spv.h"
+;
+static const uint32_t mean_final_spv[] =
+#include "mean_final.spv.h"
+;
+static const uint32_t sca_fold_spv[] =
+#include "sca_fold.spv.h"
+;
+static const uint32_t box_mean_spv[] =
+#include "box_mean.spv.h"
+;
+
+#define SPV(a) a, sizeof a
+
+static const struct {
+  const char *name;
+  const uint32_t *code;
+  size_t size;
+  uint32_t mode;   /* specialisation constant 0 */
+} pipe_table[IRC_VK_N_PIPES] = {
+  [IRC_VK_CONV3] = {"conv3x3", SPV (conv3x3_spv), 0},
+  [IRC_VK_CONV3_UNSHUFFLE] = {"conv3x3 unshuffle", SPV (conv3x3_spv), 1},
+  [IRC_VK_CONV3_SHUFFLE] = {"conv3x3 shuffle", SPV (conv3x3_spv), 2},
+  [IRC_VK_CONV1] = {"conv1x1", SPV (conv1x1_spv), 0},
+  [IRC_VK_CONV1_LN] = {"conv1x1 layernorm", SPV (conv1x1_spv), 1},
+  [IRC_VK_CONV1_GATE] = {"conv1x1 gate", SPV (conv1x1_spv), 2},
+  [IRC_VK_CONV1_CAT] = {"conv1x1 concat", SPV (conv1x1_spv), 3},
+  [IRC_VK_DWCONV_GATE] = {"dwconv_gate", SPV (dwconv_gate_spv), 0},
+  [IRC_VK_CHAN_SUM] = {"chan_sum", SPV (chan_sum_spv), 0},
+  [IRC_VK_MEAN_FINAL] = {"mean_final", SPV (mean_final_spv), 0},
+  [IRC_VK_SCA_FOLD] = {"sca_fold", SPV (sca_fold_spv), 0},
+  [IRC_VK_BOX_ROWS] = {"box_mean rows", SPV (box_mean_spv), 0},
+  [IRC_VK_BOX_COLS] = {"box_mean columns", SPV (box_mean_spv), 1},
+};
+
+irc_status
+irc_vk_pipelines_new (irc_vk_context *ctx, irc_vk_pipelines *p, irc_error *err)
+{
+  const irc_vk_fns *f = &ctx->f;
+  VkPushConstantRange range = {VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof (irc_vk_args)};
+  VkPipelineLayoutCreateInfo lci = {
+    .sType = VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+    .pushConstantRangeCount = 1, .pPushConstantRanges = &range,
+  };
+  irc_status st = irc_vk_check (ctx, f->vkCreatePipelineLayout (ctx->device, &lci, NULL,
+      &p->layout), "vkCreatePipelineLayout", err);
+  VkShaderModule module = VK_NULL_HANDLE;
+  const uint32_t *module_code = NULL;
+  for (int i = 0; i < IRC_VK_N_PIPES && st == IRC_OK; i++) {
+    char where[96];
+    if (pipe_table[i].code != module_code) {
+      if (module)
+        f->vkDestroyShaderModule (ctx->device, module, NULL);
+      module = VK_NULL_HANDLE;
+      VkShaderModuleCreateInfo mci = {
+        .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+        .codeSize = pipe_table[i].size, .pCode = pipe_table[i].code,
+      };
+      snprintf (where, sizeof where, "vkCreateShaderModule (%s)", pipe_table[i].name);
+      st = irc_vk_check (ctx, f->vkCreateShaderModule (ctx->device, &mci, NULL, &module),
+          where, err);
+      if (st != IRC_OK)
+        break;
+      module_code = pipe_table[i].code;
+    }
+    VkSpecializationMapEntry entry = {0, 0, sizeof (uint32_t)};
+    VkSpecializationInfo spec = {1, &entry, sizeof (uint32_t), &pipe_table[i].mode};
+    VkComputePipelineCreateInfo cci = {
+      .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+      .stage = {
+        .sType = VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+        .stage = VK_SHADER_STAGE_COMPUTE_BIT, .module = module, .pName = "main",
+        .pSpecializationInfo = &spec,
+      },
+      .layout = p->layout,
+    };
+    snprintf (where, sizeof where, "vkCreateComputePipelines (%s)", pipe_table[i].name);
+    st = irc_vk_check (ctx, f->vkCreateComputePipelines (ctx->device, ctx->cache, 1, &cci,
+        NULL, &p->pipes[i]), where, err);
+  }
+  if (module)
+    f->vkDestroyShaderModule (ctx->device, module, NULL);
+  return st;
+}
+
+void
+irc_vk_pipelines_free (irc_vk_context *ctx, irc_vk_pipelines *p)
+{
+  if (!ctx || !ctx->device)
+    return;
+  for (int i = 0; i < IRC_VK_N_PIPES; i++)
+    if (p->pipes[i])
+      ctx->f.vkDestroyPipeline (ctx->device, p->pipes[i], NULL);
+  if (p->layout)
+    ctx->f.vkDestroyPipelineLayout (ctx->device, p->layout, NULL);
+  memset (p, 0, sizeof *p);
+}

@@ -1,0 +1,483 @@
+/* vulkan: the Vulkan backend against the reference backend op by op on odd
+ * shapes, the golden files through the whole network, one submission per
+ * cached-code frame, the CPU fallback, and a validation-layer run.
+ * Skips (77) only when the machine has no Vulkan device at all. */
+#include "backend.h"
+#include "common.h"
+#include "safetensors.h"
+#include "vulkan/vk_context.h"
+
+#include <math.h>
+#include <string.h>
+
+/* fp32 accumulation in the shaders against the reference's double: each op's
+ * relative error is a few ulp times sqrt(terms), far below this. */
+#define OP_TOL 1e-10
+/* PyTorch float32 against our float32 in another summation order (the golden
+ * README's tolerance for every tensor). */
+#define GOLDEN_TOL 1e-4
+
+static unsigned rng = 12345;
+
+static float
+rnd (void)
+{
+  rng = rng * 1664525u + 1013904223u;
+  return (rng >> 8) / 16777216.0f - 0.5f;
+}
+
+/* ---------------------------------------------------------------- per op */
+
+/* Everything one op case needs lives in two bump-allocated arenas, like the
+ * net's activations and the model's weights. */
+typedef struct {
+  float *base;
+  size_t used, cap;
+} arena;
+
+static float *
+take (arena *a, size_t n, int fill)
+{
+  CHECK (a->used + n + 16 <= a->cap);
+  float *p = a->base + a->used;
+  a->used += (n + 15) / 16 * 16;
+  for (size_t i = 0; i < n; i++)
+    p[i] = fill ? rnd () : 0.0f;
+  return p;
+}
+
+typedef enum { OP_CONV, OP_DOWN, OP_UP, OP_NAF, OP_MEAN } op_kind;
+
+typedef struct {
+  op_kind op;
+  const char *name;
+  int cin, cout, h, w, k, stride, bias, leaky, res, skip, window;
+  /* filled by setup */
+  irc_tensor src, dst, skip_t, resid;
+  float *wt, *b, *wt2, *mean_out;
+  irc_nafblock_w *blk;
+} op_case;
+
+#define CONV(nm, ci, co, hh, ww, kk, s, b, l, r) {.op = OP_CONV, .name = nm, .cin = ci, \
+    .cout = co, .h = hh, .w = ww, .k = kk, .stride = s, .bias = b, .leaky = l, .res = r}
+#define DOWN(nm, c, hh, ww) {.op = OP_DOWN, .name = nm, .cin = c, .cout = c, .h = hh, .w = ww}
+#define UP(nm, c, sk, co, hh, ww) {.op = OP_UP, .name = nm, .cin = c, .skip = sk, .cout = co, \
+    .h = hh, .w = ww}
+#define NAF(nm, c, hh, ww, win) {.op = OP_NAF, .name = nm, .cin = c, .cout = c, .h = hh, \
+    .w = ww, .window = win}
+#define MEAN(nm, c, hh, ww) {.op = OP_MEAN, .name = nm, .cin = c, .cout = c, .h = hh, .w = ww}
+
+static op_case cases[] = {
+  CONV ("conv3x3 3->5 7x5 bias leaky", 3, 5, 7, 5, 3, 1, 1, 1, 0),
+  CONV ("conv3x3 5->3 1x1 residual", 5, 3, 1, 1, 3, 1, 0, 0, 1),
+  CONV ("conv3x3 6->13 7x5 stride 2", 6, 13, 7, 5, 3, 2, 0, 1, 0),
+  CONV ("conv3x3 1->1 1x1 stride 2", 1, 1, 1, 1, 3, 2, 1, 0, 0),
+  CONV ("conv3x3 17->9 9x11 stride 2 bias", 17, 9, 9, 11, 3, 2, 1, 0, 0),
+  CONV ("conv3x3 18->3 13x7 residual", 18, 3, 13, 7, 3, 1, 0, 0, 1),
+  CONV ("conv1x1 5->7 7x5 bias leaky", 5, 7, 7, 5, 1, 1, 1, 1, 0),
+  CONV ("conv1x1 13->3 1x1 residual", 13, 3, 1, 1, 1, 1, 1, 0, 1),
+  CONV ("conv1x1 9->19 11x9", 9, 19, 11, 9, 1, 1, 0, 0, 0),
+  DOWN ("down 4 6x10", 4, 6, 10),
+  DOWN ("down 12 2x2", 12, 2, 2),
+  DOWN ("down 20 14x6", 20, 14, 6),
+  UP ("up 5+3->7 1x1", 5, 3, 7, 1, 1),
+  UP ("up 3+6->4 3x5", 3, 6, 4, 3, 5),
+  UP ("up 9+5->13 4x3", 9, 5, 13, 4, 3),
+  NAF ("nafblock 5 7x5", 5, 7, 5, 0),
+  NAF ("nafblock 3 1x1", 3, 1, 1, 0),
+  NAF ("nafblock 13 9x7", 13, 9, 7, 0),
+  NAF ("nafblock 6 97x91", 6, 97, 91, 0),
+  NAF ("nafblock 5 7x5 tlc 3", 5, 7, 5, 3),
+  NAF ("nafblock 7 9x13 tlc 4", 7, 9, 13, 4),
+  NAF ("nafblock 6 5x11 tlc 8", 6, 5, 11, 8),
+  NAF ("nafblock 3 5x4 tlc 9 (global)", 3, 5, 4, 9),
+  MEAN ("mean 5 7x5", 5, 7, 5),
+  MEAN ("mean 3 1x1", 3, 1, 1),
+  MEAN ("mean 2 100x97", 2, 100, 97),
+};
+#define N_CASES (sizeof cases / sizeof cases[0])
+
+static irc_tensor
+tensor (arena *a, int c, int h, int w, int fill)
+{
+  irc_tensor t = {take (a, (size_t) c * h * w, fill), c, h, w};
+  return t;
+}
+
+static void
+setup_block (arena *wa, irc_nafblock_w *b, int c)
+{
+  b->c = c;
+  float **slots[] = {&b->beta, &b->gamma, &b->conv1_b, &b->conv2_b, &b->conv3_b, &b->sca_b,
+    &b->conv4_b, &b->conv5_b, &b->norm1_b, &b->norm2_b};
+  const int sizes[] = {c, c, 2 * c, 2 * c, c, c, 2 * c, c, c, c};
+  for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
+    *slots[i] = take (wa, sizes[i], 1);
+  b->conv1_w = take (wa, 2 * c * c, 1);
+  b->conv2_w = take (wa, 2 * c * 9, 1);
+  b->conv3_w = take (wa, c * c, 1);
+  b->sca_w = take (wa, c * c, 1);
+  b->conv4_w = take (wa, 2 * c * c, 1);
+  b->conv5_w = take (wa, c * c, 1);
+  b->norm1_w = take (wa, c, 1);
+  b->norm2_w = take (wa, c, 1);
+  for (int i = 0; i < c; i++)
+    b->norm1_w[i] += 1.0f, b->norm2_w[i] += 1.0f;
+}
+
+static void
+setup_case (op_case *t, arena *aa, arena *wa)
+{
+  switch (t->op) {
+    case OP_CONV: {
+      const int ho = (t->h + 2 * (t->k / 2) - t->k) / t->stride + 1;
+      const int wo = (t->w + 2 * (t->k / 2) - t->k) / t->stride + 1;
+      t->src = tensor (aa, t->cin, t->h, t->w, 1);
+      t->dst = tensor (aa, t->cout, ho, wo, 0);
+      if (t->res)
+        t->resid = tensor (aa, t->cout, ho, wo, 1);
+      t->wt = take (wa, (size_t) t->cout * t->cin * t->k * t->k, 1);
+      t->b = t->bias ? take (wa, t->cout, 1) : NULL;
+      break;
+    }
+    case OP_DOWN:
+      t->src = tensor (aa, t->cin, t->h, t->w, 1);
+      t->dst = tensor (aa, t->cin, t->h / 2, t->w / 2, 0);
+      t->wt = take (wa, (size_t) t->cin / 4 * t->cin * 9, 1);
+      break;
+    case OP_UP:
+      t->src = tensor (aa, t->cin, t->h, t->w, 1);
+      t->skip_t = tensor (aa, t->skip, 2 * t->h, 2 * t->w, 1);
+      t->dst = tensor (aa, t->cout, 2 * t->h, 2 * t->w, 0);
+      t->wt = take (wa, (size_t) 4 * t->cin * t->cin * 9, 1);
+      t->wt2 = take (wa, (size_t) t->cout * (t->cin + t->skip), 1);
+      break;
+    case OP_NAF:
+      t->src = t->dst = tensor (aa, t->cin, t->h, t->w, 1);
+      t->blk = calloc (1, sizeof *t->blk);
+      setup_block (wa, t->blk, t->cin);
+      break;
+    case OP_MEAN:
+      t->src = tensor (aa, t->cin, t->h, t->w, 1);
+      t->mean_out = take (aa, t->cin, 0);
+      t->dst.data = t->mean_out, t->dst.c = t->cin, t->dst.h = t->dst.w = 1;
+      break;
+  }
+}
+
+static void
+run_case (irc_backend *be, op_case *t)
+{
+  be->sca_window = t->window;
+  switch (t->op) {
+    case OP_CONV:
+      be->conv (be, t->dst, t->src, t->wt, t->b, t->k, t->stride, t->leaky,
+          t->res ? &t->resid : NULL);
+      break;
+    case OP_DOWN: be->down (be, t->dst, t->src, t->wt); break;
+    case OP_UP: be->up (be, t->dst, t->src, t->skip_t, t->wt, t->wt2); break;
+    case OP_NAF: be->nafblock (be, t->src, t->blk); break;
+    case OP_MEAN: be->mean (be, t->mean_out, t->src); break;
+  }
+}
+
+static size_t
+count_of (irc_tensor t)
+{
+  return (size_t) t.c * t.h * t.w;
+}
+
+static int
+test_ops (void)
+{
+  arena aa = {NULL, 0, 1 << 22}, wa = {NULL, 0, 1 << 20};
+  aa.base = calloc (aa.cap, sizeof (float));
+  wa.base = calloc (wa.cap, sizeof (float));
+  CHECK (aa.base && wa.base);
+  /* the NAFBlock cases are the blocks of a network the backend folds at creation */
+  irc_weights w;
+  memset (&w, 0, sizeof w);
+  w.cfg.dim = 64;
+  w.cfg.enc_width = 8;
+  irc_nafblock_w *blocks = calloc (N_CASES, sizeof *blocks);
+  for (size_t i = 0; i < N_CASES; i++) {
+    setup_case (&cases[i], &aa, &wa);
+    if (cases[i].op == OP_NAF) {
+      blocks[w.cfg.left[0]++] = *cases[i].blk;
+      free (cases[i].blk);
+      cases[i].blk = &blocks[w.cfg.left[0] - 1];
+    }
+  }
+  w.left[0] = blocks;
+  irc_error err = {0};
+  irc_backend *vk = NULL, *ref = NULL;
+  const irc_vulkan_params vp = {wa.base, wa.cap, aa.base, aa.cap, -1, 0};
+  if (irc_backend_vulkan_new (&w, 128, 128, &vp, &vk, &err) != IRC_OK) {
+    fprintf (stderr, "vulkan backend: %s\n", err.message);
+    return 1;
+  }
+  CHECK (irc_backend_ref_new (&w, 128, 128, &ref, &err) == IRC_OK);
+  for (size_t i = 0; i < N_CASES; i++)
+    run_case (vk, &cases[i]);
+  if (vk->prepare (vk, &err) != IRC_OK) {
+    fprintf (stderr, "vulkan prepare: %s\n", err.message);
+    return 1;
+  }
+  int fails = 0;
+  for (size_t i = 0; i < N_CASES; i++) {
+    op_case *t = &cases[i];
+    const size_t n_in = count_of (t->src), n_out = count_of (t->dst);
+    float *saved = malloc (n_in * sizeof (float)), *got = malloc (n_out * sizeof (float));
+    memcpy (saved, t->src.data, n_in * sizeof (float));
+    CHECK (vk->upload (vk, t->src.data, n_in, &err) == IRC_OK);
+    if (t->op == OP_UP)
+      CHECK (vk->upload (vk, t->skip_t.data, count_of (t->skip_t), &err) == IRC_OK);
+    if (t->res)
+      CHECK (vk->upload (vk, t->resid.data, count_of (t->resid), &err) == IRC_OK);
+    run_case (vk, t);
+    if (vk->download (vk, t->dst.data, n_out, &err) != IRC_OK) {
+      fprintf (stderr, "%s: %s\n", t->name, err.message);
+      return 1;
+    }
+    memcpy (got, t->dst.data, n_out * sizeof (float));
+    memcpy (t->src.data, saved, n_in * sizeof (float));
+    run_case (ref, t);
+    double num = 0, den = 0;
+    for (size_t j = 0; j < n_out; j++) {
+      const double d = (double) got[j] - t->dst.data[j];
+      num += d * d;
+      den += (double) t->dst.data[j] * t->dst.data[j];
+    }
+    const double nse = den > 0 ? num / den : num;
+    const int ok = nse < OP_TOL;   /* false for NaN too */
+    printf ("%-36s nse %.2e %s\n", t->name, nse, ok ? "ok" : "FAIL");
+    fails += !ok;
+    free (saved);
+    free (got);
+  }
+  vk->free (vk);
+  ref->free (ref);
+  free (blocks);
+  free (aa.base);
+  free (wa.base);
+  return fails;
+}
+
+/* --------------------------------------------------------- whole network */
+
+static double
+max_abs_diff (const float *a, const float *b, size_t n)
+{
+  double m = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double d = fabs ((double) a[i] - b[i]);
+    if (!(d <= m))
+      m = d;
+  }
+  return m;
+}
+
+static float *
+read_tensor (const irc_st_file *f, const char *name, size_t *count)
+{
+  const irc_st_tensor *t = irc_st_find (f, name);
+  CHECK (t);
+  float *d = malloc (t->count * sizeof (float));
+  irc_error err = {0};
+  CHECK (irc_st_read_f32 (f, t, d, &err) == IRC_OK);
+  if (count)
+    *count = t->count;
+  return d;
+}
+
+static uint64_t
+submits (void)
+{
+  irc_vulkan_counters c;
+  irc_backend_vulkan_counters (&c);
+  return c.submits;
+}
+
+/* The golden file @name through the Vulkan backend: codes, feature maps and
+ * output within GOLDEN_TOL; a cached-code frame is one submission. */
+static int
+test_golden (const char *name)
+{
+  char path[1024];
+  snprintf (path, sizeof path, "%s/golden/%s", test_data_dir (), name);
+  irc_error err = {0};
+  irc_st_file *f = NULL;
+  CHECK (irc_st_open (path, &f, &err) == IRC_OK);
+  irc_model_load_params lp = IRC_MODEL_LOAD_DEFAULTS;
+  lp.ignore_prefix = "golden.";
+  irc_model *model = NULL;
+  CHECK (irc_model_load (path, &lp, &model, &err) == IRC_OK);
+  const irc_st_tensor *in = irc_st_find (f, "golden.input");
+  CHECK (in && in->ndim == 4 && in->shape[1] == 3);
+  const int batch = (int) in->shape[0], h = (int) in->shape[2], w = (int) in->shape[3];
+  const irc_config *cfg = irc_model_config (model);
+  float *input = read_tensor (f, "golden.input", NULL);
+  float *output = read_tensor (f, "golden.output", NULL);
+  float *code1 = read_tensor (f, "golden.code1", NULL);
+  float *code2 = read_tensor (f, "golden.code2", NULL);
+  float *fea[3];
+  for (int i = 0; i < 3; i++) {
+    char fname[32];
+    snprintf (fname, sizeof fname, "golden.fea%d", i);
+    fea[i] = read_tensor (f, fname, NULL);
+  }
+  irc_net_params np = IRC_NET_DEFAULTS;
+  np.backend = IRC_BACKEND_VULKAN;
+  irc_net *net = NULL;
+  if (irc_net_new (model, w, h, &np, &net, &err) != IRC_OK) {
+    fprintf (stderr, "%s: %s\n", name, err.message);
+    return 1;
+  }
+  CHECK (irc_net_backend (net) == IRC_BACKEND_VULKAN);
+  const size_t img = (size_t) 3 * h * w;
+  float *res = malloc (img * sizeof (float));
+  double worst = 0;
+  for (int b = 0; b < batch; b++) {
+    irc_encoder_out eo;
+    if (irc_net_encode (net, input + b * img, w, h, &eo, &err) != IRC_OK) {
+      fprintf (stderr, "%s: %s\n", name, err.message);
+      return 1;
+    }
+    double d[7];
+    d[0] = max_abs_diff (eo.code1, code1 + (size_t) b * cfg->code, (size_t) cfg->code);
+    d[1] = max_abs_diff (eo.code2, code2 + (size_t) b * cfg->code, (size_t) cfg->code);
+    for (int i = 0; i < 3; i++) {
+      const size_t n = (size_t) eo.fea_c[i] * eo.fea_h[i] * eo.fea_w[i];
+      d[2 + i] = max_abs_diff (eo.fea[i], fea[i] + b * n, n);
+    }
+    CHECK (irc_net_restore (net, res, input + b * img, w, h, &err) == IRC_OK);
+    d[5] = max_abs_diff (res, output + b * img, img);
+    const uint64_t s0 = submits ();
+    CHECK (irc_net_restore_with_code (net, res, input + b * img, w, h, &err) == IRC_OK);
+    const uint64_t frame_submits = submits () - s0;
+    d[6] = max_abs_diff (res, output + b * img, img);
+    printf ("%s [%d] vulkan: code1 %.2e code2 %.2e fea0 %.2e fea1 %.2e fea2 %.2e output %.2e "
+        "cached-code output %.2e, %llu submit(s)\n", name, b, d[0], d[1], d[2], d[3], d[4],
+        d[5], d[6], (unsigned long long) frame_submits);
+    CHECK (frame_submits == 1);
+    for (int i = 0; i < 7; i++)
+      if (!(d[i] <= worst))
+        worst = d[i];
+  }
+  free (res);
+  irc_net_free (&net);
+  free (input), free (output), free (code1), free (code2);
+  for (int i = 0; i < 3; i++)
+    free (fea[i]);
+  irc_model_free (&model);
+  irc_st_close (&f);
+  if (!(worst <= GOLDEN_TOL)) {
+    fprintf (stderr, "%s: max abs error %.3e above %.0e\n", name, worst, GOLDEN_TOL);
+    return 1;
+  }
+  return 0;
+}
+
+/* TLC windows through the whole network: Vulkan against the CPU backend. */
+static int
+test_tlc (void)
+{
+  char path[1024];
+  snprintf (path, sizeof path, "%s/golden/infer_small.safetensors", test_data_dir ());
+  irc_model_load_params lp = IRC_MODEL_LOAD_DEFAULTS;
+  lp.ignore_prefix = "golden.";
+  irc_model *model = NULL;
+  irc_error err = {0};
+  CHECK (irc_model_load (path, &lp, &model, &err) == IRC_OK);
+  const int w = 61, h = 45;
+  const size_t n = (size_t) 3 * w * h;
+  float *img = malloc (n * sizeof (float)), *out[2];
+  for (size_t i = 0; i < n; i++)
+    img[i] = rnd () + 0.5f;
+  const irc_backend_kind kinds[2] = {IRC_BACKEND_CPU, IRC_BACKEND_VULKAN};
+  for (int k = 0; k < 2; k++) {
+    irc_net_params np = IRC_NET_DEFAULTS;
+    np.backend = kinds[k];
+    np.tlc_window = 20;
+    irc_net *net = NULL;
+    CHECK (irc_net_new (model, w, h, &np, &net, &err) == IRC_OK);
+    out[k] = malloc (n * sizeof (float));
+    CHECK (irc_net_restore (net, out[k], img, w, h, &err) == IRC_OK);
+    irc_net_free (&net);
+  }
+  const double d = max_abs_diff (out[0], out[1], n);
+  printf ("tlc window 20, %dx%d: vulkan vs cpu max abs %.2e\n", w, h, d);
+  free (out[0]), free (out[1]), free (img);
+  irc_model_free (&model);
+  return !(d <= GOLDEN_TOL);
+}
+
+/* Without a loader: auto falls back to the CPU, vulkan fails clearly; a bad
+ * device index is an error, not a crash. */
+static int
+test_fallback (void)
+{
+  irc_config cfg;
+  irc_model *model = NULL;
+  irc_error err = {0};
+  CHECK (irc_config_named ("tiny8", &cfg, &err) == IRC_OK);
+  CHECK (irc_model_new (&cfg, NULL, NULL, &model, &err) == IRC_OK);
+  irc_net_params np = IRC_NET_DEFAULTS;
+  irc_net *net = NULL;
+  setenv ("IRC_VULKAN_LOADER", "/nonexistent/libvulkan.so.1", 1);
+  CHECK (irc_net_new (model, 16, 16, &np, &net, &err) == IRC_OK);
+  CHECK (irc_net_backend (net) == IRC_BACKEND_CPU);
+  irc_net_free (&net);
+  np.backend = IRC_BACKEND_VULKAN;
+  CHECK (irc_net_new (model, 16, 16, &np, &net, &err) == IRC_ERR_UNSUPPORTED && !net);
+  printf ("no loader: auto -> cpu; vulkan -> \"%s\"\n", err.message);
+  CHECK (strstr (err.message, "no Vulkan loader"));
+  unsetenv ("IRC_VULKAN_LOADER");
+  np.device = 99;
+  CHECK (irc_net_new (model, 16, 16, &np, &net, &err) == IRC_ERR_INVALID && !net);
+  printf ("device 99: \"%s\"\n", err.message);
+  irc_model_free (&model);
+  return 0;
+}
+
+int
+main (void)
+{
+  irc_vk_context *ctx = NULL;
+  irc_error err = {0};
+  if (irc_vk_context_new (-1, 0, &ctx, &err) != IRC_OK) {
+    if (err.status == IRC_ERR_UNSUPPORTED && (strstr (err.message, "no Vulkan loader")
+        || strstr (err.message, "no Vulkan device"))) {
+      printf ("SKIP: %s\n", err.message);
+      return TEST_SKIP;
+    }
+    fprintf (stderr, "%s\n", err.message);
+    return 1;
+  }
+  printf ("device: %s\n", ctx->props.deviceName);
+  irc_vk_context_free (ctx);
+  int fails = test_ops ();
+  fails += test_golden ("infer_small.safetensors");
+  fails += test_golden ("infer_medium.safetensors");
+  fails += test_tlc ();
+  fails += test_fallback ();
+  /* the validation layer (with synchronisation validation) over the golden
+   * run: any error message fails the submission that follows it */
+  setenv ("IRC_VULKAN_VALIDATION", "1", 1);
+  if (irc_vk_context_new (-1, 0, &ctx, &err) != IRC_OK) {
+    printf ("validation run not possible: %s\n", err.message);
+    if (!strstr (err.message, "not installed"))
+      fails++;
+  } else {
+    irc_vk_context_free (ctx);
+    irc_vulkan_counters before, after;
+    irc_backend_vulkan_counters (&before);
+    fails += test_golden ("infer_small.safetensors");
+    irc_backend_vulkan_counters (&after);
+    printf ("validation run: %llu error(s)\n",
+        (unsigned long long) (after.validation_errors - before.validation_errors));
+    fails += after.validation_errors != before.validation_errors;
+  }
+  unsetenv ("IRC_VULKAN_VALIDATION");
+  return fails ? 1 : 0;
+}
