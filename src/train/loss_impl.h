@@ -7,7 +7,7 @@ FN (irc_tr_l1) (T *grad, const T *out, const T *gt, size_t count)
 {
   double s = 0;
   const T g = (T) (1.0 / (double) count);
-#pragma omp parallel for reduction(+:s)
+#pragma omp parallel for reduction(+:s) if (count >= 32768)
   for (size_t i = 0; i < count; i++) {
     const T d = out[i] - gt[i];
     s += d < 0 ? -d : d;

@@ -22,6 +22,7 @@ irc_tr_col_floats (int cin, int ho, int wo)
 #undef GEMM
 #undef FMA
 #undef LN_BLOCK
+#undef PAR_MIN
 
 #define T double
 #define FN(name) name##_d

@@ -3,6 +3,11 @@
  * Reductions accumulate in double; BatchNorm follows PyTorch's CPU kernel
  * step by step because the golden step is ill-conditioned there. */
 
+/* Below this many elements an op runs on one thread: each parallel region
+ * costs a fork and a barrier, and a barrier waits for the slowest thread,
+ * which on a busy machine may be descheduled. */
+#define PAR_MIN 32768
+
 /* ------------------------------------------------------------ convolution */
 
 /* col (cin*9 x ho*wo) from one image whose channel planes are @plane apart. */
@@ -117,7 +122,7 @@ FN (irc_tr_conv1x1_fwd) (T *dst, const T *src, size_t p, int cin, const T *wt, i
   GEMM (CblasRowMajor, CblasNoTrans, CblasNoTrans, cout, (int) p, cin, 1, wt, ldw, src,
       (int) p, acc ? 1 : 0, dst, (int) p);
   if (bias)
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) cout * p >= PAR_MIN)
     for (int o = 0; o < cout; o++)
       for (size_t j = 0; j < p; j++)
         dst[o * p + j] += bias[o];
@@ -133,7 +138,7 @@ FN (irc_tr_conv1x1_bwd) (T *dsrc, T *dwt, T *dbias, const T *dout, const T *src,
     GEMM (CblasRowMajor, CblasTrans, CblasNoTrans, cin, (int) p, cout, 1, wt, ldw, dout,
         (int) p, 1, dsrc, (int) p);
   if (dbias)
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) cout * p >= PAR_MIN)
     for (int o = 0; o < cout; o++) {
       double s = 0;
       for (size_t j = 0; j < p; j++)
@@ -147,7 +152,7 @@ FN (irc_tr_dwconv3x3_fwd) (T *dst, const T *src, int c, int n, int h, int w, con
     const T *bias)
 {
   const size_t hw = (size_t) h * w;
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * n * h * w >= PAR_MIN)
   for (size_t pl = 0; pl < (size_t) c * n; pl++) {
     const T *k = wt + pl / n * 9, *s = src + pl * hw;
     T *d = dst + pl * hw;
@@ -174,7 +179,7 @@ FN (irc_tr_dwconv3x3_bwd) (T *dsrc, T *dwt, T *dbias, const T *dout, const T *sr
     int n, int h, int w, const T *wt)
 {
   const size_t hw = (size_t) h * w;
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * n * h * w >= PAR_MIN)
   for (int ch = 0; ch < c; ch++) {
     double gk[9] = {0}, gb = 0;
     const T *k = wt + ch * 9;
@@ -211,7 +216,7 @@ FN (irc_tr_dwconv3x3_bwd) (T *dsrc, T *dwt, T *dbias, const T *dout, const T *sr
 void
 FN (irc_tr_leaky_fwd) (T *x, size_t count, T slope)
 {
-#pragma omp parallel for
+#pragma omp parallel for if (count >= PAR_MIN)
   for (size_t i = 0; i < count; i++)
     if (x[i] < 0)
       x[i] *= slope;
@@ -220,7 +225,7 @@ FN (irc_tr_leaky_fwd) (T *x, size_t count, T slope)
 void
 FN (irc_tr_leaky_bwd) (T *dy, const T *y, size_t count, T slope)
 {
-#pragma omp parallel for
+#pragma omp parallel for if (count >= PAR_MIN)
   for (size_t i = 0; i < count; i++)
     if (!(y[i] > 0))
       dy[i] *= slope;
@@ -233,7 +238,7 @@ void
 FN (irc_tr_layernorm_fwd) (T *dst, T *mean, T *rstd, const T *src, int c, size_t p,
     const T *wt, const T *bias, T eps)
 {
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * p >= PAR_MIN)
   for (size_t b0 = 0; b0 < p; b0 += LN_BLOCK) {
     const size_t m = p - b0 < LN_BLOCK ? p - b0 : LN_BLOCK;
     double mu[LN_BLOCK] = {0}, var[LN_BLOCK] = {0};
@@ -262,7 +267,7 @@ void
 FN (irc_tr_layernorm_bwd) (T *dsrc, T *dwt, T *dbias, const T *dout, const T *src,
     const T *mean, const T *rstd, int c, size_t p, const T *wt)
 {
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * p >= PAR_MIN)
   for (int k = 0; k < c; k++) {
     double sw = 0, sb = 0;
     for (size_t j = 0; j < p; j++) {
@@ -272,7 +277,7 @@ FN (irc_tr_layernorm_bwd) (T *dsrc, T *dwt, T *dbias, const T *dout, const T *sr
     dwt[k] += (T) sw;
     dbias[k] += (T) sb;
   }
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * p >= PAR_MIN)
   for (size_t b0 = 0; b0 < p; b0 += LN_BLOCK) {
     const size_t m = p - b0 < LN_BLOCK ? p - b0 : LN_BLOCK;
     double sg[LN_BLOCK] = {0}, sgx[LN_BLOCK] = {0};
@@ -300,7 +305,7 @@ void
 FN (irc_tr_gate_fwd) (T *dst, const T *src, int c, size_t p)
 {
   const size_t n = (size_t) c * p;
-#pragma omp parallel for
+#pragma omp parallel for if (n >= PAR_MIN)
   for (size_t i = 0; i < n; i++)
     dst[i] = src[i] * src[n + i];
 }
@@ -309,7 +314,7 @@ void
 FN (irc_tr_gate_bwd) (T *dsrc, const T *dout, const T *src, int c, size_t p)
 {
   const size_t n = (size_t) c * p;
-#pragma omp parallel for
+#pragma omp parallel for if (n >= PAR_MIN)
   for (size_t i = 0; i < n; i++) {
     dsrc[i] += dout[i] * src[n + i];
     dsrc[n + i] += dout[i] * src[i];
@@ -319,7 +324,7 @@ FN (irc_tr_gate_bwd) (T *dsrc, const T *dout, const T *src, int c, size_t p)
 void
 FN (irc_tr_plane_mean_fwd) (T *dst, const T *src, size_t planes, size_t hw)
 {
-#pragma omp parallel for
+#pragma omp parallel for if (planes * hw >= PAR_MIN)
   for (size_t pl = 0; pl < planes; pl++) {
     double s = 0;
     for (size_t j = 0; j < hw; j++)
@@ -331,7 +336,7 @@ FN (irc_tr_plane_mean_fwd) (T *dst, const T *src, size_t planes, size_t hw)
 void
 FN (irc_tr_plane_mean_bwd) (T *dsrc, const T *dout, size_t planes, size_t hw)
 {
-#pragma omp parallel for
+#pragma omp parallel for if (planes * hw >= PAR_MIN)
   for (size_t pl = 0; pl < planes; pl++) {
     const T g = (T) (dout[pl] / (double) hw);
     for (size_t j = 0; j < hw; j++)
@@ -342,7 +347,7 @@ FN (irc_tr_plane_mean_bwd) (T *dsrc, const T *dout, size_t planes, size_t hw)
 void
 FN (irc_tr_plane_scale_fwd) (T *dst, const T *src, const T *s, size_t planes, size_t hw)
 {
-#pragma omp parallel for
+#pragma omp parallel for if (planes * hw >= PAR_MIN)
   for (size_t pl = 0; pl < planes; pl++)
     for (size_t j = 0; j < hw; j++)
       dst[pl * hw + j] = src[pl * hw + j] * s[pl];
@@ -352,7 +357,7 @@ void
 FN (irc_tr_plane_scale_bwd) (T *dsrc, T *ds, const T *dout, const T *src, const T *s,
     size_t planes, size_t hw)
 {
-#pragma omp parallel for
+#pragma omp parallel for if (planes * hw >= PAR_MIN)
   for (size_t pl = 0; pl < planes; pl++) {
     double acc = 0;
     for (size_t j = 0; j < hw; j++) {
@@ -366,7 +371,7 @@ FN (irc_tr_plane_scale_bwd) (T *dsrc, T *ds, const T *dout, const T *src, const 
 void
 FN (irc_tr_scale_add_fwd) (T *dst, const T *a, const T *b, const T *s, int c, size_t p)
 {
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * p >= PAR_MIN)
   for (int k = 0; k < c; k++)
     for (size_t j = 0; j < p; j++)
       dst[k * p + j] = a[k * p + j] + b[k * p + j] * s[k];
@@ -376,7 +381,7 @@ void
 FN (irc_tr_scale_add_bwd) (T *da, T *db, T *ds, const T *dout, const T *b, const T *s, int c,
     size_t p)
 {
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * p >= PAR_MIN)
   for (int k = 0; k < c; k++) {
     double acc = 0;
     for (size_t j = 0; j < p; j++) {
@@ -394,7 +399,7 @@ void
 FN (irc_tr_unshuffle) (T *dst, const T *src, int c, int n, int h, int w, int acc)
 {
   const int ho = h / 2, wo = w / 2;
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * n * h * w >= PAR_MIN)
   for (int k = 0; k < c; k++)
     for (int i = 0; i < n; i++) {
       const T *s = src + ((size_t) k * n + i) * h * w;
@@ -415,7 +420,7 @@ void
 FN (irc_tr_shuffle) (T *dst, const T *src, int c, int n, int h, int w, int acc)
 {
   const int ho = 2 * h, wo = 2 * w;
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * n * h * w >= PAR_MIN)
   for (int k = 0; k < c; k++)
     for (int i = 0; i < n; i++) {
       T *d = dst + ((size_t) k * n + i) * ho * wo;
@@ -569,7 +574,7 @@ FN (irc_tr_avgpool_fwd) (T *dst, const T *src, int c, int n, size_t hw)
 void
 FN (irc_tr_avgpool_bwd) (T *dsrc, const T *dout, int c, int n, size_t hw)
 {
-#pragma omp parallel for
+#pragma omp parallel for if ((size_t) c * n * hw >= PAR_MIN)
   for (int k = 0; k < c; k++)
     for (int i = 0; i < n; i++) {
       const T g = (T) (dout[i * c + k] / (double) hw);

@@ -20,7 +20,7 @@ irc_tr_adamw (float *param, float *m, float *v, const float *grad, size_t count,
   const float step_size = (float) (lr / bc1);
   const float bc2_sqrt = (float) sqrt (bc2);
   const float e = (float) eps;
-#pragma omp parallel for
+#pragma omp parallel for if (count >= 32768)
   for (size_t i = 0; i < count; i++) {
     const float g = grad[i];
     param[i] *= decay;

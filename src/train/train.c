@@ -8,6 +8,7 @@
 #include "error.h"
 #include "weights.h"
 
+#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,6 +117,10 @@ irc_trainer_new (irc_model *model, const irc_train_params *params, irc_trainer *
   irc_trainer *tr = calloc (1, sizeof *tr);
   if (!tr)
     return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
+  /* OpenMP runs the elementwise ops; a second pool of OpenBLAS threads
+   * spinning between GEMMs competes with it for the cores (measured on 2
+   * cores: 1.29 s per lite16 step with both pools, 0.80 s with BLAS serial) */
+  openblas_set_num_threads (1);
   tr->model = model;
   tr->p = *p;
   const irc_config *cfg = irc_model_config (model);
