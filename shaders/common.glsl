@@ -3,6 +3,7 @@
  * one push-constant block (irc_vk_args in src/vulkan/vk_pipelines.h mirrors
  * it), so no descriptor sets exist and one pipeline layout serves all. */
 #extension GL_EXT_buffer_reference : require
+#extension GL_EXT_buffer_reference_uvec2 : require
 
 layout(buffer_reference, std430, buffer_reference_align = 4) buffer Floats
 {
@@ -16,6 +17,57 @@ layout(push_constant, std430) uniform Args
   uint hi, wi, ho, wo;
   uint stride, n, extra0, extra1;
 } a;
+
+/* Short vectors at any float offset. One vector load instead of several
+ * scalar ones matters most on CPU implementations (lavapipe runs each load
+ * as a loop over the SIMD lanes); GPUs just see 4-byte aligned accesses. */
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer Vec4At
+{
+  vec4 v;
+};
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer Vec3At
+{
+  vec3 v;
+};
+layout(buffer_reference, std430, buffer_reference_align = 4) buffer Vec2At
+{
+  vec2 v;
+};
+
+/* The 64-bit address of float @i of @base, without needing shaderInt64. */
+uvec2
+addr (Floats base, uint i)
+{
+  const uvec2 b = uvec2 (base);
+  uint hi, lo, carry;
+  umulExtended (i, 4u, hi, lo);
+  lo = uaddCarry (b.x, lo, carry);
+  return uvec2 (lo, b.y + hi + carry);
+}
+
+vec4
+load4 (Floats base, uint i)
+{
+  return Vec4At (addr (base, i)).v;
+}
+
+vec3
+load3 (Floats base, uint i)
+{
+  return Vec3At (addr (base, i)).v;
+}
+
+vec2
+load2 (Floats base, uint i)
+{
+  return Vec2At (addr (base, i)).v;
+}
+
+void
+store4 (Floats base, uint i, vec4 v)
+{
+  Vec4At (addr (base, i)).v = v;
+}
 
 #define FLAG_BIAS 1u
 #define FLAG_LEAKY 2u

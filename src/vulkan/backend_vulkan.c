@@ -1,293 +1,10 @@
 /* backend_vulkan: the network's mid-level ops recorded as compute dispatches
- * into one command buffer, submitted when the host needs a result (download),
- * so a frame with a cached style code is a single submission. */
-#include "backend.h"
-#include "vk_pipelines.h"
+ * into one command buffer (vk_record.c), submitted when the host needs a
+ * result, so a frame with a cached style code is a single submission. */
+#include "vk_backend.h"
 
-#include <stdarg.h>
-#include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* A NAFBlock's weights with the linear parts folded in once, on the device:
- * LayerNorm affines into conv1/conv4, gamma into conv5, beta into conv3 (the
- * attention's scale joins conv3 per frame, in sca_fold). */
-typedef struct {
-  const irc_nafblock_w *src;
-  size_t off;                     /* floats into the folded area */
-  VkDeviceAddress w1, b1, w4, b4, w5, b5, w3b, b3b;
-} vk_block;
-
-typedef struct {
-  irc_backend base;
-  irc_vk_context *ctx;
-  irc_vk_pipelines pl;
-  const float *wts, *acts;        /* host arenas mirrored on the device */
-  size_t wts_count, acts_count;
-  irc_vk_buffer wbuf;             /* weights, then the folded blocks */
-  irc_vk_buffer abuf;             /* the activation arena's mirror */
-  irc_vk_buffer sbuf;             /* scratch, sized by the measuring pass */
-  irc_vk_buffer up, down;         /* staging, reused every frame */
-  size_t up_cap, down_cap, up_used;   /* floats */
-  size_t need_scratch;            /* floats */
-  vk_block *blocks;
-  size_t n_blocks;
-  int recording, dispatches;
-  VkPipeline bound;
-  /* the barrier owed before the next command: what earlier commands did */
-  VkPipelineStageFlags pend_stage;
-  VkAccessFlags pend_access;
-  /* first error of an op (ops return void): every later call reports it */
-  irc_error failed;
-} vk_backend;
-
-static void vk_fail (vk_backend *vb, irc_status st, const char *fmt, ...)
-    __attribute__ ((format (printf, 3, 4)));
-
-static void
-vk_fail (vk_backend *vb, irc_status st, const char *fmt, ...)
-{
-  if (vb->failed.status != IRC_OK)
-    return;
-  va_list ap;
-  va_start (ap, fmt);
-  vsnprintf (vb->failed.message, sizeof vb->failed.message, fmt, ap);
-  va_end (ap);
-  vb->failed.status = st;
-}
-
-static irc_status
-report (vk_backend *vb, irc_error *err)
-{
-  if (err && vb->failed.status != IRC_OK)
-    *err = vb->failed;
-  return vb->failed.status;
-}
-
-static size_t
-align16 (size_t n)
-{
-  return (n + 15) / 16 * 16;
-}
-
-static uint32_t
-div_up (size_t n, size_t d)
-{
-  return (uint32_t) ((n + d - 1) / d);
-}
-
-/* The device address of @count floats at host @p, in either mirrored arena. */
-static VkDeviceAddress
-addr_of (vk_backend *vb, const float *p, size_t count, const char *what)
-{
-  const uintptr_t a = (uintptr_t) p, n = count * sizeof (float);
-  const uintptr_t ab = (uintptr_t) vb->acts, wb = (uintptr_t) vb->wts;
-  if (p && a >= ab && a + n <= ab + vb->acts_count * sizeof (float))
-    return vb->abuf.addr + (a - ab);
-  if (p && a >= wb && a + n <= wb + vb->wts_count * sizeof (float))
-    return vb->wbuf.addr + (a - wb);
-  vk_fail (vb, IRC_ERR_INVALID, "vulkan: %s (%zu floats at %p) is outside the activation and "
-      "weight arenas the backend mirrors", what, count, (const void *) p);
-  return 0;
-}
-
-static VkDeviceAddress
-scratch (vk_backend *vb, size_t off)
-{
-  return vb->sbuf.addr + off * sizeof (float);
-}
-
-static void
-need_scratch (vk_backend *vb, size_t floats)
-{
-  if (floats > vb->need_scratch)
-    vb->need_scratch = floats;
-}
-
-static int
-begin (vk_backend *vb)
-{
-  if (vb->failed.status != IRC_OK)
-    return 0;
-  if (vb->recording)
-    return 1;
-  irc_vk_context *ctx = vb->ctx;
-  VkCommandBufferBeginInfo bi = {
-    .sType = VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-    .flags = VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT,
-  };
-  irc_error e = {0};
-  if (irc_vk_check (ctx, ctx->f.vkBeginCommandBuffer (ctx->cmd, &bi), "vkBeginCommandBuffer",
-      &e) != IRC_OK) {
-    vk_fail (vb, e.status, "%s", e.message);
-    return 0;
-  }
-  vb->recording = 1;
-  vb->bound = VK_NULL_HANDLE;
-  /* order after everything the previous submission wrote */
-  vb->pend_stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
-  vb->pend_access = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
-  return 1;
-}
-
-static void
-barrier (vk_backend *vb, VkPipelineStageFlags stage, VkAccessFlags access)
-{
-  if (!vb->pend_stage)
-    return;
-  VkMemoryBarrier mb = {
-    .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-    .srcAccessMask = vb->pend_access, .dstAccessMask = access,
-  };
-  vb->ctx->f.vkCmdPipelineBarrier (vb->ctx->cmd, vb->pend_stage, stage, 0, 1, &mb, 0, NULL, 0,
-      NULL);
-  vb->pend_stage = 0;
-  vb->pend_access = 0;
-}
-
-/* Every dispatch depends on the one before (the graph is a chain), so each is
- * preceded by a compute -> compute barrier. */
-static void
-dispatch (vk_backend *vb, irc_vk_pipe pipe, const irc_vk_args *args, uint32_t gx, uint32_t gy,
-    uint32_t gz)
-{
-  if (!begin (vb))
-    return;
-  const irc_vk_fns *f = &vb->ctx->f;
-  VkCommandBuffer cmd = vb->ctx->cmd;
-  barrier (vb, VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT,
-      VK_ACCESS_SHADER_READ_BIT | VK_ACCESS_SHADER_WRITE_BIT);
-  if (vb->bound != vb->pl.pipes[pipe]) {
-    f->vkCmdBindPipeline (cmd, VK_PIPELINE_BIND_POINT_COMPUTE, vb->pl.pipes[pipe]);
-    vb->bound = vb->pl.pipes[pipe];
-  }
-  f->vkCmdPushConstants (cmd, vb->pl.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof *args, args);
-  f->vkCmdDispatch (cmd, gx, gy, gz);
-  vb->pend_stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
-  vb->pend_access = VK_ACCESS_SHADER_WRITE_BIT;
-  vb->dispatches++;
-}
-
-/* Pixel tiles laid over x and y of the grid: x alone stops at 65535. */
-static void
-dispatch_tiles (vk_backend *vb, irc_vk_pipe pipe, const irc_vk_args *args, size_t tiles,
-    uint32_t gz)
-{
-  const uint32_t gx = tiles < 65535 ? (uint32_t) tiles : 65535;
-  dispatch (vb, pipe, args, gx ? gx : 1, div_up (tiles, gx ? gx : 1), gz);
-}
-
-/* Ends, submits and waits for the command buffer; the staging ring is free
- * again afterwards. */
-static irc_status
-submit_wait (vk_backend *vb)
-{
-  if (!vb->recording || vb->failed.status != IRC_OK)
-    return vb->failed.status;
-  irc_vk_context *ctx = vb->ctx;
-  const irc_vk_fns *f = &ctx->f;
-  irc_error e = {0};
-  irc_status st = irc_vk_check (ctx, f->vkEndCommandBuffer (ctx->cmd), "vkEndCommandBuffer", &e);
-  VkSubmitInfo si = {
-    .sType = VK_STRUCTURE_TYPE_SUBMIT_INFO, .commandBufferCount = 1, .pCommandBuffers = &ctx->cmd,
-  };
-  if (st == IRC_OK)
-    st = irc_vk_check (ctx, f->vkQueueSubmit (ctx->queue, 1, &si, ctx->fence), "vkQueueSubmit",
-        &e);
-  if (st == IRC_OK)
-    st = irc_vk_check (ctx, f->vkWaitForFences (ctx->device, 1, &ctx->fence, VK_TRUE, UINT64_MAX),
-        "vkWaitForFences", &e);
-  if (st == IRC_OK)
-    st = irc_vk_check (ctx, f->vkResetFences (ctx->device, 1, &ctx->fence), "vkResetFences", &e);
-  if (st == IRC_OK)
-    st = irc_vk_check (ctx, f->vkResetCommandPool (ctx->device, ctx->pool, 0),
-        "vkResetCommandPool", &e);
-  irc_vk_count (vb->dispatches, 1);
-  vb->dispatches = 0;
-  vb->recording = 0;
-  vb->up_used = 0;
-  if (st != IRC_OK)
-    vk_fail (vb, st, "%s", e.message);
-  else if (ctx->validating && ctx->validation_errors)
-    vk_fail (vb, IRC_ERR_BACKEND, "vulkan: validation error: %s", ctx->first_validation_error);
-  return vb->failed.status;
-}
-
-/* Records a copy of @count host floats into @dst at float offset @dst_off
- * through the upload ring; flushes when the ring is full. */
-static irc_status
-stage_in (vk_backend *vb, const irc_vk_buffer *dst, size_t dst_off, const float *host,
-    size_t count)
-{
-  while (count > 0 && vb->failed.status == IRC_OK) {
-    if (vb->up_used == vb->up_cap && submit_wait (vb) != IRC_OK)
-      break;
-    size_t n = vb->up_cap - vb->up_used;
-    if (n > count)
-      n = count;
-    memcpy ((float *) vb->up.map + vb->up_used, host, n * sizeof (float));
-    if (!vb->up.coherent) {
-      VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-          .memory = vb->up.mem, .size = VK_WHOLE_SIZE};
-      vb->ctx->f.vkFlushMappedMemoryRanges (vb->ctx->device, 1, &r);
-    }
-    if (!begin (vb))
-      break;
-    barrier (vb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
-    VkBufferCopy region = {vb->up_used * sizeof (float), dst_off * sizeof (float),
-        n * sizeof (float)};
-    vb->ctx->f.vkCmdCopyBuffer (vb->ctx->cmd, vb->up.buf, dst->buf, 1, &region);
-    vb->pend_stage |= VK_PIPELINE_STAGE_TRANSFER_BIT;
-    vb->pend_access |= VK_ACCESS_TRANSFER_WRITE_BIT;
-    vb->up_used += n;
-    host += n, dst_off += n, count -= n;
-  }
-  return vb->failed.status;
-}
-
-static irc_status
-vk_upload (irc_backend *be, const float *host, size_t count, irc_error *err)
-{
-  vk_backend *vb = (vk_backend *) be;
-  if (addr_of (vb, host, count, "upload"))
-    stage_in (vb, &vb->abuf, (size_t) (host - vb->acts), host, count);
-  return report (vb, err);
-}
-
-static irc_status
-vk_download (irc_backend *be, float *host, size_t count, irc_error *err)
-{
-  vk_backend *vb = (vk_backend *) be;
-  if (!addr_of (vb, host, count, "download"))
-    return report (vb, err);
-  size_t off = (size_t) (host - vb->acts);
-  irc_vk_context *ctx = vb->ctx;
-  do {
-    const size_t n = count < vb->down_cap ? count : vb->down_cap;
-    if (!begin (vb))
-      break;
-    barrier (vb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
-    VkBufferCopy region = {off * sizeof (float), 0, n * sizeof (float)};
-    ctx->f.vkCmdCopyBuffer (ctx->cmd, vb->abuf.buf, vb->down.buf, 1, &region);
-    VkMemoryBarrier mb = {
-      .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
-      .srcAccessMask = VK_ACCESS_TRANSFER_WRITE_BIT, .dstAccessMask = VK_ACCESS_HOST_READ_BIT,
-    };
-    ctx->f.vkCmdPipelineBarrier (ctx->cmd, VK_PIPELINE_STAGE_TRANSFER_BIT,
-        VK_PIPELINE_STAGE_HOST_BIT, 0, 1, &mb, 0, NULL, 0, NULL);
-    if (submit_wait (vb) != IRC_OK)
-      break;
-    if (!vb->down.coherent) {
-      VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
-          .memory = vb->down.mem, .size = VK_WHOLE_SIZE};
-      ctx->f.vkInvalidateMappedMemoryRanges (ctx->device, 1, &r);
-    }
-    memcpy (host, vb->down.map, n * sizeof (float));
-    host += n, off += n, count -= n;
-  } while (count > 0);
-  return report (vb, err);
-}
 
 static void
 vk_conv (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w, const float *b,
@@ -296,27 +13,27 @@ vk_conv (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w, const 
   vk_backend *vb = (vk_backend *) be;
   const size_t plane = irc_tensor_plane (dst);
   irc_vk_args a = {
-    .dst = addr_of (vb, dst.data, dst.c * plane, "conv output"),
-    .src = addr_of (vb, src.data, src.c * irc_tensor_plane (src), "conv input"),
-    .wt = addr_of (vb, w, (size_t) dst.c * src.c * k * k, "conv weight"),
-    .bias = b ? addr_of (vb, b, dst.c, "conv bias") : 0,
-    .res = residual ? addr_of (vb, residual->data, dst.c * plane, "conv residual") : 0,
+    .dst = irc_vk_addr_of (vb, dst.data, dst.c * plane, "conv output"),
+    .src = irc_vk_addr_of (vb, src.data, src.c * irc_tensor_plane (src), "conv input"),
+    .wt = irc_vk_addr_of (vb, w, (size_t) dst.c * src.c * k * k, "conv weight"),
+    .bias = b ? irc_vk_addr_of (vb, b, dst.c, "conv bias") : 0,
+    .res = residual ? irc_vk_addr_of (vb, residual->data, dst.c * plane, "conv residual") : 0,
     .cin = src.c, .cout = dst.c,
     .flags = (b ? IRC_VK_FLAG_BIAS : 0) | (leaky ? IRC_VK_FLAG_LEAKY : 0)
         | (residual ? IRC_VK_FLAG_RESIDUAL : 0),
     .hi = src.h, .wi = src.w, .ho = dst.h, .wo = dst.w, .stride = stride, .n = plane,
   };
   if (!(k == 3 || (k == 1 && stride == 1)))
-    vk_fail (vb, IRC_ERR_UNSUPPORTED, "vulkan: conv k %d stride %d is not implemented", k,
+    irc_vk_fail (vb, IRC_ERR_UNSUPPORTED, "vulkan: conv k %d stride %d is not implemented", k,
         stride);
   if (be->measuring)
     return;
   const uint32_t gz = div_up (dst.c, IRC_VK_OCB);
   if (k == 3)
-    dispatch (vb, IRC_VK_CONV3, &a, div_up (dst.w, IRC_VK_CONV_TILE),
-        div_up (dst.h, IRC_VK_CONV_TILE), gz);
+    irc_vk_dispatch (vb, stride == 1 ? IRC_VK_CONV3 : IRC_VK_CONV3_S2, &a,
+        div_up (dst.w, IRC_VK_CONV_TILE_W), div_up (dst.h, IRC_VK_CONV_TILE_H), gz);
   else
-    dispatch_tiles (vb, IRC_VK_CONV1, &a, div_up (plane, IRC_VK_CONV1_TILE), gz);
+    irc_vk_dispatch_tiles (vb, IRC_VK_CONV1, &a, div_up (plane, IRC_VK_CONV1_TILE), gz);
 }
 
 static void
@@ -325,14 +42,14 @@ vk_down (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w)
   vk_backend *vb = (vk_backend *) be;
   const int co = src.c / 4;
   irc_vk_args a = {
-    .dst = addr_of (vb, dst.data, dst.c * irc_tensor_plane (dst), "down output"),
-    .src = addr_of (vb, src.data, src.c * irc_tensor_plane (src), "down input"),
-    .wt = addr_of (vb, w, (size_t) co * src.c * 9, "down weight"),
+    .dst = irc_vk_addr_of (vb, dst.data, dst.c * irc_tensor_plane (dst), "down output"),
+    .src = irc_vk_addr_of (vb, src.data, src.c * irc_tensor_plane (src), "down input"),
+    .wt = irc_vk_addr_of (vb, w, (size_t) co * src.c * 9, "down weight"),
     .cin = src.c, .cout = co, .hi = src.h, .wi = src.w, .ho = src.h, .wo = src.w, .stride = 1,
   };
   if (!be->measuring)
-    dispatch (vb, IRC_VK_CONV3_UNSHUFFLE, &a, div_up (src.w, IRC_VK_CONV_TILE),
-        div_up (src.h, IRC_VK_CONV_TILE), div_up (co, IRC_VK_OCB));
+    irc_vk_dispatch (vb, IRC_VK_CONV3_UNSHUFFLE, &a, div_up (src.w, IRC_VK_CONV_TILE_W),
+        div_up (src.h, IRC_VK_CONV_TILE_H), div_up (co, IRC_VK_OCB));
 }
 
 /* UC: the 3x3 conv writes PixelShuffled into scratch; the 1x1 reads the
@@ -346,25 +63,25 @@ vk_up (irc_backend *be, irc_tensor dst, irc_tensor src, irc_tensor skip, const f
   const int cat = src.c + skip.c;
   irc_vk_args c3 = {
     .dst = scratch (vb, 0),
-    .src = addr_of (vb, src.data, src.c * irc_tensor_plane (src), "up input"),
-    .wt = addr_of (vb, up_w, (size_t) 4 * src.c * src.c * 9, "up weight"),
+    .src = irc_vk_addr_of (vb, src.data, src.c * irc_tensor_plane (src), "up input"),
+    .wt = irc_vk_addr_of (vb, up_w, (size_t) 4 * src.c * src.c * 9, "up weight"),
     .cin = src.c, .cout = 4 * src.c, .hi = src.h, .wi = src.w, .ho = src.h, .wo = src.w,
     .stride = 1,
   };
   irc_vk_args c1 = {
-    .dst = addr_of (vb, dst.data, dst.c * dplane, "up output"),
+    .dst = irc_vk_addr_of (vb, dst.data, dst.c * dplane, "up output"),
     .src = scratch (vb, 0),
-    .src2 = addr_of (vb, skip.data, skip.c * irc_tensor_plane (skip), "up skip"),
-    .wt = addr_of (vb, down_w, (size_t) dst.c * cat, "up 1x1 weight"),
+    .src2 = irc_vk_addr_of (vb, skip.data, skip.c * irc_tensor_plane (skip), "up skip"),
+    .wt = irc_vk_addr_of (vb, down_w, (size_t) dst.c * cat, "up 1x1 weight"),
     .cin = cat, .cin_a = src.c, .cout = dst.c, .n = dplane,
   };
   if (be->measuring) {
     need_scratch (vb, (size_t) src.c * dplane);
     return;
   }
-  dispatch (vb, IRC_VK_CONV3_SHUFFLE, &c3, div_up (src.w, IRC_VK_CONV_TILE),
-      div_up (src.h, IRC_VK_CONV_TILE), div_up (4 * src.c, IRC_VK_OCB));
-  dispatch_tiles (vb, IRC_VK_CONV1_CAT, &c1, div_up (dplane, IRC_VK_CONV1_TILE),
+  irc_vk_dispatch (vb, IRC_VK_CONV3_SHUFFLE, &c3, div_up (src.w, IRC_VK_CONV_TILE_W),
+      div_up (src.h, IRC_VK_CONV_TILE_H), div_up (4 * src.c, IRC_VK_OCB));
+  irc_vk_dispatch_tiles (vb, IRC_VK_CONV1_CAT, &c1, div_up (dplane, IRC_VK_CONV1_TILE),
       div_up (dst.c, IRC_VK_OCB));
 }
 
@@ -385,7 +102,7 @@ chan_sum (vk_backend *vb, VkDeviceAddress src, int c, size_t plane, size_t part)
   const uint32_t chunks = div_up (plane, IRC_VK_SUM_CHUNK);
   irc_vk_args a = {.dst = scratch (vb, part), .src = src, .n = plane, .extra0 = chunks};
   if (!vb->base.measuring)
-    dispatch (vb, IRC_VK_CHAN_SUM, &a, chunks, c, 1);
+    irc_vk_dispatch (vb, IRC_VK_CHAN_SUM, &a, chunks, c, 1);
   return chunks;
 }
 
@@ -399,24 +116,24 @@ sca_local (vk_backend *vb, irc_tensor x, const irc_nafblock_w *bw, const vk_bloc
   const int c = x.c, k = vb->base.sca_window;
   const size_t plane = irc_tensor_plane (x);
   const uint32_t kh = k < x.h ? k : x.h, kw = k < x.w ? k : x.w;
-  const uint32_t gx = div_up (x.w, IRC_VK_CONV_TILE), gy = div_up (x.h, IRC_VK_CONV_TILE);
+  const uint32_t gx = div_up (x.w, IRC_VK_BOX_TILE), gy = div_up (x.h, IRC_VK_BOX_TILE);
   irc_vk_args rows = {.dst = scratch (vb, u), .src = scratch (vb, t), .hi = x.h, .wi = x.w,
       .extra0 = kh, .extra1 = kw};
-  dispatch (vb, IRC_VK_BOX_ROWS, &rows, gx, gy, c);
+  irc_vk_dispatch (vb, IRC_VK_BOX_ROWS, &rows, gx, gy, c);
   irc_vk_args cols = rows;
   cols.src = scratch (vb, u);
   cols.dst = scratch (vb, u + c * plane);
-  dispatch (vb, IRC_VK_BOX_COLS, &cols, gx, gy, c);
+  irc_vk_dispatch (vb, IRC_VK_BOX_COLS, &cols, gx, gy, c);
   irc_vk_args sca = {.dst = scratch (vb, t + c * plane), .src = scratch (vb, u + c * plane),
-      .wt = addr_of (vb, bw->sca_w, (size_t) c * c, "sca weight"),
-      .bias = addr_of (vb, bw->sca_b, c, "sca bias"), .cin = c, .cout = c,
+      .wt = irc_vk_addr_of (vb, bw->sca_w, (size_t) c * c, "sca weight"),
+      .bias = irc_vk_addr_of (vb, bw->sca_b, c, "sca bias"), .cin = c, .cout = c,
       .flags = IRC_VK_FLAG_BIAS, .n = plane};
   const size_t tiles = div_up (plane, IRC_VK_CONV1_TILE);
-  dispatch_tiles (vb, IRC_VK_CONV1, &sca, tiles, div_up (c, IRC_VK_OCB));
+  irc_vk_dispatch_tiles (vb, IRC_VK_CONV1, &sca, tiles, div_up (c, IRC_VK_OCB));
   irc_vk_args c3 = {.dst = xa, .src = scratch (vb, t), .wt = fb->w3b, .bias = fb->b3b,
       .res = xa, .cin = c, .cout = c, .flags = IRC_VK_FLAG_BIAS | IRC_VK_FLAG_RESIDUAL,
       .n = plane};
-  dispatch_tiles (vb, IRC_VK_CONV1_GATE, &c3, tiles, div_up (c, IRC_VK_OCB));
+  irc_vk_dispatch_tiles (vb, IRC_VK_CONV1_GATE, &c3, tiles, div_up (c, IRC_VK_OCB));
 }
 
 /* Seven dispatches: norm1+conv1, dw3x3+gate, pool, attention folded into
@@ -434,11 +151,11 @@ vk_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
    * sums and folded conv3, or TLC's smap (c planes) */
   const size_t u = 0, t = align16 (2 * (size_t) c * plane), part = t + align16 (c * plane);
   const size_t chunks = div_up (plane, IRC_VK_SUM_CHUNK), w3 = part + align16 (c * chunks);
-  const VkDeviceAddress xa = addr_of (vb, x.data, c * plane, "nafblock tensor");
+  const VkDeviceAddress xa = irc_vk_addr_of (vb, x.data, c * plane, "nafblock tensor");
   if (!fb)
-    vk_fail (vb, IRC_ERR_INVALID, "vulkan: a NAFBlock the backend was not built with");
+    irc_vk_fail (vb, IRC_ERR_INVALID, "vulkan: a NAFBlock the backend was not built with");
   if (c > IRC_VK_SCA_MAXC)
-    vk_fail (vb, IRC_ERR_UNSUPPORTED, "vulkan: NAFBlock of %d channels (at most %d)", c,
+    irc_vk_fail (vb, IRC_ERR_UNSUPPORTED, "vulkan: NAFBlock of %d channels (at most %d)", c,
         IRC_VK_SCA_MAXC);
   if (be->measuring) {
     need_scratch (vb, w3 + (size_t) c * c);
@@ -451,33 +168,33 @@ vk_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   const uint32_t g1 = div_up (c, IRC_VK_OCB), g2 = div_up (2 * c, IRC_VK_OCB);
   irc_vk_args a1 = {.dst = scratch (vb, u), .src = xa, .wt = fb->w1, .bias = fb->b1,
       .cin = c, .cout = 2 * c, .flags = IRC_VK_FLAG_BIAS, .n = plane};
-  dispatch_tiles (vb, IRC_VK_CONV1_LN, &a1, tiles, g2);
+  irc_vk_dispatch_tiles (vb, IRC_VK_CONV1_LN, &a1, tiles, g2);
   irc_vk_args a2 = {.dst = scratch (vb, t), .src = scratch (vb, u),
-      .wt = addr_of (vb, bw->conv2_w, 2 * (size_t) c * 9, "conv2 weight"),
-      .bias = addr_of (vb, bw->conv2_b, 2 * (size_t) c, "conv2 bias"),
+      .wt = irc_vk_addr_of (vb, bw->conv2_w, 2 * (size_t) c * 9, "conv2 weight"),
+      .bias = irc_vk_addr_of (vb, bw->conv2_b, 2 * (size_t) c, "conv2 bias"),
       .cout = c, .ho = x.h, .wo = x.w};
-  dispatch (vb, IRC_VK_DWCONV_GATE, &a2, div_up (x.w, IRC_VK_CONV_TILE),
-      div_up (x.h, IRC_VK_CONV_TILE), c);
+  irc_vk_dispatch (vb, IRC_VK_DWCONV_GATE, &a2, div_up (x.w, IRC_VK_CONV_TILE_W),
+      div_up (x.h, IRC_VK_CONV_TILE_H), c);
   if (local) {
     sca_local (vb, x, bw, fb, xa, u, t);
   } else {
     chan_sum (vb, scratch (vb, t), c, plane, part);
     irc_vk_args a3 = {.dst = scratch (vb, w3), .src = scratch (vb, part), .src2 = fb->w3b,
-        .wt = addr_of (vb, bw->sca_w, (size_t) c * c, "sca weight"),
-        .bias = addr_of (vb, bw->sca_b, c, "sca bias"), .cin = c, .n = plane,
+        .wt = irc_vk_addr_of (vb, bw->sca_w, (size_t) c * c, "sca weight"),
+        .bias = irc_vk_addr_of (vb, bw->sca_b, c, "sca bias"), .cin = c, .n = plane,
         .extra0 = chunks};
-    dispatch (vb, IRC_VK_SCA_FOLD, &a3, 1, 1, 1);
+    irc_vk_dispatch (vb, IRC_VK_SCA_FOLD, &a3, 1, 1, 1);
     irc_vk_args a4 = {.dst = xa, .src = scratch (vb, t), .wt = scratch (vb, w3),
         .bias = fb->b3b, .res = xa, .cin = c, .cout = c,
         .flags = IRC_VK_FLAG_BIAS | IRC_VK_FLAG_RESIDUAL, .n = plane};
-    dispatch_tiles (vb, IRC_VK_CONV1, &a4, tiles, g1);
+    irc_vk_dispatch_tiles (vb, IRC_VK_CONV1, &a4, tiles, g1);
   }
   irc_vk_args a5 = {.dst = scratch (vb, u), .src = xa, .wt = fb->w4, .bias = fb->b4,
       .cin = c, .cout = 2 * c, .flags = IRC_VK_FLAG_BIAS, .n = plane};
-  dispatch_tiles (vb, IRC_VK_CONV1_LN, &a5, tiles, g2);
+  irc_vk_dispatch_tiles (vb, IRC_VK_CONV1_LN, &a5, tiles, g2);
   irc_vk_args a6 = {.dst = xa, .src = scratch (vb, u), .wt = fb->w5, .bias = fb->b5, .res = xa,
       .cin = c, .cout = c, .flags = IRC_VK_FLAG_BIAS | IRC_VK_FLAG_RESIDUAL, .n = plane};
-  dispatch_tiles (vb, IRC_VK_CONV1_GATE, &a6, tiles, g1);
+  irc_vk_dispatch_tiles (vb, IRC_VK_CONV1_GATE, &a6, tiles, g1);
 }
 
 static void
@@ -485,15 +202,15 @@ vk_mean (irc_backend *be, float *dst, irc_tensor src)
 {
   vk_backend *vb = (vk_backend *) be;
   const size_t plane = irc_tensor_plane (src);
-  const VkDeviceAddress s = addr_of (vb, src.data, src.c * plane, "mean input");
-  irc_vk_args a = {.dst = addr_of (vb, dst, src.c, "mean output"), .src = scratch (vb, 0),
+  const VkDeviceAddress s = irc_vk_addr_of (vb, src.data, src.c * plane, "mean input");
+  irc_vk_args a = {.dst = irc_vk_addr_of (vb, dst, src.c, "mean output"), .src = scratch (vb, 0),
       .cout = src.c, .n = plane};
   if (be->measuring) {
     need_scratch (vb, (size_t) src.c * div_up (plane, IRC_VK_SUM_CHUNK));
     return;
   }
   a.extra0 = chan_sum (vb, s, src.c, plane, 0);
-  dispatch (vb, IRC_VK_MEAN_FINAL, &a, 1, 1, 1);
+  irc_vk_dispatch (vb, IRC_VK_MEAN_FINAL, &a, 1, 1, 1);
 }
 
 /* W' = W diag(scale), b' = b + W shift: a LayerNorm's affine folded into the
@@ -566,11 +283,30 @@ upload_weights (vk_backend *vb, const irc_weights *w, irc_error *err)
 #undef TAKE
       off = align16 (off);
     }
+  /* one staging buffer of the whole size, once: the frame-sized ring would
+   * take many submissions for a large model at a small frame size */
+  irc_vk_buffer tmp = {0};
+  if (st == IRC_OK)
+    st = irc_vk_buffer_new (vb->ctx, (base + floats) * sizeof (float), IRC_VK_MEM_UPLOAD,
+        "weight staging", &tmp, err);
   if (st == IRC_OK) {
-    stage_in (vb, &vb->wbuf, 0, vb->wts, vb->wts_count);
-    stage_in (vb, &vb->wbuf, base, fold, floats);
-    st = submit_wait (vb) == IRC_OK ? IRC_OK : report (vb, err);
+    memcpy (tmp.map, vb->wts, vb->wts_count * sizeof (float));
+    memcpy ((float *) tmp.map + base, fold, floats * sizeof (float));
+    if (!tmp.coherent) {
+      VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
+          .memory = tmp.mem, .size = VK_WHOLE_SIZE};
+      vb->ctx->f.vkFlushMappedMemoryRanges (vb->ctx->device, 1, &r);
+    }
+    if (irc_vk_begin (vb)) {
+      irc_vk_barrier (vb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
+      VkBufferCopy region = {0, 0, (base + floats) * sizeof (float)};
+      vb->ctx->f.vkCmdCopyBuffer (vb->ctx->cmd, tmp.buf, vb->wbuf.buf, 1, &region);
+      vb->pend_stage = VK_PIPELINE_STAGE_TRANSFER_BIT;
+      vb->pend_access = VK_ACCESS_TRANSFER_WRITE_BIT;
+    }
+    st = irc_vk_submit_wait (vb) == IRC_OK ? IRC_OK : irc_vk_report (vb, err);
   }
+  irc_vk_buffer_free (vb->ctx, &tmp);
   free (fold);
   return st;
 }
@@ -581,7 +317,7 @@ vk_prepare (irc_backend *be, irc_error *err)
   vk_backend *vb = (vk_backend *) be;
   be->measuring = 0;
   if (vb->failed.status != IRC_OK)
-    return report (vb, err);
+    return irc_vk_report (vb, err);
   return irc_vk_buffer_new (vb->ctx, vb->need_scratch * sizeof (float), IRC_VK_MEM_DEVICE,
       "scratch", &vb->sbuf, err);
 }
@@ -625,8 +361,8 @@ irc_backend_vulkan_new (const irc_weights *w, int cap_h, int cap_w,
   vb->base.up = vk_up;
   vb->base.nafblock = vk_nafblock;
   vb->base.mean = vk_mean;
-  vb->base.upload = vk_upload;
-  vb->base.download = vk_download;
+  vb->base.upload = irc_vk_upload;
+  vb->base.download = irc_vk_download;
   /* the staging rings fit what a frame moves: the padded input and the
    * folded code weights up, the largest encoder feature map or the output
    * down; anything larger still works, in several submissions */

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 
 static atomic_ullong n_dispatches, n_submits, n_validation_errors;
 static char last_device[256];
+static pthread_mutex_t last_device_lock = PTHREAD_MUTEX_INITIALIZER;
 
 void
 irc_vk_count (int dispatches, int submits)
@@ -27,7 +29,9 @@ irc_backend_vulkan_counters (irc_vulkan_counters *out)
   out->dispatches = atomic_load (&n_dispatches);
   out->submits = atomic_load (&n_submits);
   out->validation_errors = atomic_load (&n_validation_errors);
+  pthread_mutex_lock (&last_device_lock);
   memcpy (out->device, last_device, sizeof out->device);
+  pthread_mutex_unlock (&last_device_lock);
   out->device[sizeof out->device - 1] = 0;
 }
 
@@ -331,7 +335,9 @@ choose_device (irc_vk_context *ctx, int index, int gpu_only, irc_error *err)
       .pNext = &m3};
   ctx->f.vkGetPhysicalDeviceProperties2 (ctx->phys, &p2);
   ctx->max_alloc = m3.maxMemoryAllocationSize;
+  pthread_mutex_lock (&last_device_lock);
   snprintf (last_device, sizeof last_device, "%s", ctx->props.deviceName);
+  pthread_mutex_unlock (&last_device_lock);
   return IRC_OK;
 }
 
@@ -446,11 +452,15 @@ irc_vk_buffer_new (irc_vk_context *ctx, VkDeviceSize size, irc_vk_mem_kind kind,
   memset (out, 0, sizeof *out);
   if (size == 0)
     size = 4;
-  if (ctx->max_alloc && size > ctx->max_alloc)
+  /* the shaders index floats with 32-bit integers the driver may treat as
+   * signed: 2^31 floats is the most one buffer can hold for them */
+  const VkDeviceSize limit = (VkDeviceSize) 1 << 33;
+  if (size > limit || (ctx->max_alloc && size > ctx->max_alloc))
     return irc_fail (err, IRC_ERR_UNSUPPORTED,
         "vulkan: %s needs %llu MB in one buffer; %s allows %llu MB (use smaller frames)", what,
         (unsigned long long) (size >> 20), ctx->props.deviceName,
-        (unsigned long long) (ctx->max_alloc >> 20));
+        (unsigned long long) ((ctx->max_alloc && ctx->max_alloc < limit ? ctx->max_alloc
+        : limit) >> 20));
   VkBufferCreateInfo bci = {
     .sType = VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, .size = size,
     .usage = VK_BUFFER_USAGE_TRANSFER_SRC_BIT | VK_BUFFER_USAGE_TRANSFER_DST_BIT,

@@ -33,21 +33,22 @@ static const struct {
   const char *name;
   const uint32_t *code;
   size_t size;
-  uint32_t mode;   /* specialisation constant 0 */
+  uint32_t spec[2];   /* specialisation constants 0 (mode) and 1 (stride) */
 } pipe_table[IRC_VK_N_PIPES] = {
-  [IRC_VK_CONV3] = {"conv3x3", SPV (conv3x3_spv), 0},
-  [IRC_VK_CONV3_UNSHUFFLE] = {"conv3x3 unshuffle", SPV (conv3x3_spv), 1},
-  [IRC_VK_CONV3_SHUFFLE] = {"conv3x3 shuffle", SPV (conv3x3_spv), 2},
-  [IRC_VK_CONV1] = {"conv1x1", SPV (conv1x1_spv), 0},
-  [IRC_VK_CONV1_LN] = {"conv1x1 layernorm", SPV (conv1x1_spv), 1},
-  [IRC_VK_CONV1_GATE] = {"conv1x1 gate", SPV (conv1x1_spv), 2},
-  [IRC_VK_CONV1_CAT] = {"conv1x1 concat", SPV (conv1x1_spv), 3},
-  [IRC_VK_DWCONV_GATE] = {"dwconv_gate", SPV (dwconv_gate_spv), 0},
-  [IRC_VK_CHAN_SUM] = {"chan_sum", SPV (chan_sum_spv), 0},
-  [IRC_VK_MEAN_FINAL] = {"mean_final", SPV (mean_final_spv), 0},
-  [IRC_VK_SCA_FOLD] = {"sca_fold", SPV (sca_fold_spv), 0},
-  [IRC_VK_BOX_ROWS] = {"box_mean rows", SPV (box_mean_spv), 0},
-  [IRC_VK_BOX_COLS] = {"box_mean columns", SPV (box_mean_spv), 1},
+  [IRC_VK_CONV3] = {"conv3x3", SPV (conv3x3_spv), {0, 1}},
+  [IRC_VK_CONV3_S2] = {"conv3x3 stride 2", SPV (conv3x3_spv), {0, 2}},
+  [IRC_VK_CONV3_UNSHUFFLE] = {"conv3x3 unshuffle", SPV (conv3x3_spv), {1}},
+  [IRC_VK_CONV3_SHUFFLE] = {"conv3x3 shuffle", SPV (conv3x3_spv), {2}},
+  [IRC_VK_CONV1] = {"conv1x1", SPV (conv1x1_spv), {0}},
+  [IRC_VK_CONV1_LN] = {"conv1x1 layernorm", SPV (conv1x1_spv), {1}},
+  [IRC_VK_CONV1_GATE] = {"conv1x1 gate", SPV (conv1x1_spv), {2}},
+  [IRC_VK_CONV1_CAT] = {"conv1x1 concat", SPV (conv1x1_spv), {3}},
+  [IRC_VK_DWCONV_GATE] = {"dwconv_gate", SPV (dwconv_gate_spv), {0}},
+  [IRC_VK_CHAN_SUM] = {"chan_sum", SPV (chan_sum_spv), {0}},
+  [IRC_VK_MEAN_FINAL] = {"mean_final", SPV (mean_final_spv), {0}},
+  [IRC_VK_SCA_FOLD] = {"sca_fold", SPV (sca_fold_spv), {0}},
+  [IRC_VK_BOX_ROWS] = {"box_mean rows", SPV (box_mean_spv), {0}},
+  [IRC_VK_BOX_COLS] = {"box_mean columns", SPV (box_mean_spv), {1}},
 };
 
 irc_status
@@ -80,8 +81,10 @@ irc_vk_pipelines_new (irc_vk_context *ctx, irc_vk_pipelines *p, irc_error *err)
         break;
       module_code = pipe_table[i].code;
     }
-    VkSpecializationMapEntry entry = {0, 0, sizeof (uint32_t)};
-    VkSpecializationInfo spec = {1, &entry, sizeof (uint32_t), &pipe_table[i].mode};
+    /* a shader without constant 1 ignores its entry */
+    const VkSpecializationMapEntry entries[2] = {{0, 0, 4}, {1, 4, 4}};
+    uint32_t values[2] = {pipe_table[i].spec[0], pipe_table[i].spec[1] ? pipe_table[i].spec[1] : 1};
+    VkSpecializationInfo spec = {2, entries, sizeof values, values};
     VkComputePipelineCreateInfo cci = {
       .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
       .stage = {

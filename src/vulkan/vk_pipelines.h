@@ -19,14 +19,17 @@ typedef struct {
 #define IRC_VK_FLAG_RESIDUAL 4u
 
 /* Work per workgroup, as the shaders define it. */
-#define IRC_VK_CONV_TILE 8       /* conv3x3, dwconv_gate: 8x8 pixels */
+#define IRC_VK_CONV_TILE_W 32    /* conv3x3, dwconv_gate: 32x8 pixels */
+#define IRC_VK_CONV_TILE_H 8
 #define IRC_VK_OCB 8             /* output channels per invocation of the convs */
-#define IRC_VK_CONV1_TILE 64     /* conv1x1: pixels per workgroup */
+#define IRC_VK_CONV1_TILE 256    /* conv1x1: pixels per workgroup */
+#define IRC_VK_BOX_TILE 8        /* box_mean: 8x8 pixels */
 #define IRC_VK_SUM_CHUNK 8192    /* chan_sum: values per workgroup */
 #define IRC_VK_SCA_MAXC 1024     /* sca_fold: widest block */
 
 typedef enum {
   IRC_VK_CONV3,
+  IRC_VK_CONV3_S2,
   IRC_VK_CONV3_UNSHUFFLE,
   IRC_VK_CONV3_SHUFFLE,
   IRC_VK_CONV1,
