@@ -18,6 +18,7 @@ struct irc_net {
   float *arena;
   /* activations (capacity-sized; views are taken for the actual frame) */
   float *pad, *enc_a, *enc_b, *fea[3], *enc4a, *enc4b;
+  float *mid;                    /* where stages 2.0 and 3.0 write (enc_a, or enc_b when aliased) */
   float *x1, *x2, *x3, *x4, *b, *r3, *r2, *r1, *out;
   /* the scene's latent code and what is derived from it */
   float *code1, *code2, *qv, *fusion_w, *pooled;
@@ -103,8 +104,8 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     size_t count;
   } plan[] = {
     {&n->pad, 3 * l0}, {&n->enc_a, ew * l0}, {&n->enc_b, ew * l0},
-    {&n->fea[0], 2 * ew * l1}, {&n->fea[1], 4 * ew * l2}, {&n->fea[2], 8 * ew * l3},
-    {&n->enc4a, 16 * ew * l3}, {&n->enc4b, 16 * ew * l4},
+    {&n->fea[0], u * 2 * ew * l1}, {&n->fea[1], u * 4 * ew * l2}, {&n->fea[2], u * 8 * ew * l3},
+    {&n->enc4a, u * 16 * ew * l3}, {&n->enc4b, 16 * ew * l4},
     {&n->x1, u * C * l0}, {&n->x2, u * 2 * C * l1}, {&n->x3, u * 3 * C * l2},
     {&n->x4, u * 4 * C * l3}, {&n->b, u * 3 * C * l3}, {&n->r3, u * 4 * C * l2},
     {&n->r2, u * 3 * C * l1}, {&n->r1, u * 2 * C * l0}, {&n->out, u * 3 * l0},
@@ -125,6 +126,14 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++) {
     *plan[i].slot = n->arena + off;
     off += (plan[i].count + 15) / 16 * 16;
+  }
+  n->mid = n->enc_a;
+  if (n->encoder_only) {
+    /* only the code is wanted: the stages ping-pong between the two
+     * full-resolution buffers (each output is at most w x H x W), which
+     * keeps a 4K style pass near 1 GB; the feature maps are not kept */
+    n->fea[0] = n->fea[1] = n->fea[2] = n->enc_a;
+    n->mid = n->enc4a = n->enc_b;
   }
   irc_status st;
   switch (params->backend) {
@@ -234,9 +243,9 @@ encode_stages123 (irc_net *n, int hp, int wp)
   irc_tensor a = view (n->enc_a, e->cout[0], hp, wp);
   irc_tensor b = view (n->enc_b, e->cout[1], hp, wp);
   irc_tensor f1 = view (n->fea[0], e->cout[2], h1, w1);
-  irc_tensor a2 = view (n->enc_a, e->cout[3], h1, w1);
+  irc_tensor a2 = view (n->mid, e->cout[3], h1, w1);
   irc_tensor f2 = view (n->fea[1], e->cout[4], h2, w2);
-  irc_tensor a3 = view (n->enc_a, e->cout[5], h2, w2);
+  irc_tensor a3 = view (n->mid, e->cout[5], h2, w2);
   irc_tensor f3 = view (n->fea[2], e->cout[6], h3, w3);
   be->conv (be, a, in, e->conv_w[0], NULL, 3, 1, 1, NULL);
   be->conv (be, b, a, e->conv_w[1], NULL, 3, 1, 1, NULL);
@@ -380,11 +389,12 @@ irc_net_encode (irc_net *n, const float *src, int width, int height, irc_encoder
   out->code1 = n->code1;
   out->code2 = n->code2;
   for (int i = 0; i < 3 && st == IRC_OK; i++) {
-    out->fea[i] = n->fea[i];
+    out->fea[i] = n->encoder_only ? NULL : n->fea[i];
     out->fea_c[i] = n->w->enc.cout[2 + 2 * i];
     out->fea_h[i] = n->fea_h[i];
     out->fea_w[i] = n->fea_w[i];
-    st = sync_down (n, n->fea[i], (size_t) out->fea_c[i] * out->fea_h[i] * out->fea_w[i], err);
+    if (out->fea[i])
+      st = sync_down (n, n->fea[i], (size_t) out->fea_c[i] * out->fea_h[i] * out->fea_w[i], err);
   }
   return st;
 }

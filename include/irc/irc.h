@@ -155,8 +155,9 @@ typedef struct {
    * globally as the paper does; a window makes the output independent of
    * how large a region is processed at once, which seamless tiling needs. */
   int tlc_window;
-  /** Allocate only what irc_net_encode() needs (the style pass of a large
-   * frame whose U-Net runs in tiles elsewhere). */
+  /** Allocate only what irc_net_encode() needs for the code (the style pass
+   * of a large frame whose U-Net runs in tiles elsewhere); its feature maps
+   * are not kept (irc_encoder_out.fea[] are NULL). */
   int encoder_only;
 } irc_net_params;
 
