@@ -11,7 +11,8 @@
 typedef struct {
   GMainLoop *loop;
   GstElement *pipeline, *filter, *mux;
-  gboolean failed, is_image, quiet;
+  gboolean failed, is_image, quiet, tty;
+  int last_decile;
   gint64 start_us;
   gchar *error;
 } app;
@@ -117,6 +118,15 @@ on_progress (gpointer user)
   g_object_get (a->filter, "frames-processed", &frames, NULL);
   const double secs = (g_get_monotonic_time () - a->start_us) / 1e6;
   const double fps = secs > 0 ? frames / secs : 0;
+  if (!a->tty) {
+    /* a log, not a terminal: a line at every tenth instead of a redrawn bar */
+    const int decile = dur > 0 && pos >= 0 ? (int) (10.0 * pos / dur) : 0;
+    if (decile > a->last_decile && decile <= 10) {
+      a->last_decile = decile;
+      g_printerr ("%3d%%  %" G_GUINT64_FORMAT " frames  %.2f fps\n", decile * 10, frames, fps);
+    }
+    return G_SOURCE_CONTINUE;
+  }
   if (dur > 0 && pos >= 0) {
     const double frac = CLAMP ((double) pos / dur, 0.0, 1.0);
     const int width = 30, fill = (int) (frac * width);
@@ -214,6 +224,7 @@ main (int argc, char **argv)
   app a = {0};
   a.is_image = image;
   a.quiet = quiet;
+  a.tty = isatty (STDERR_FILENO);
   a.pipeline = gst_parse_launch (desc, &error);
   if (!a.pipeline || error) {
     /* a missing element (irconstyle not installed, no H.264 encoder) lands here */
@@ -261,7 +272,7 @@ main (int argc, char **argv)
   }
   if (!a.failed || !a.error)
     g_main_loop_run (a.loop);
-  if (!quiet)
+  if (!quiet && a.tty)
     on_progress (&a);
   if (timer)
     g_source_remove (timer);
@@ -284,7 +295,8 @@ main (int argc, char **argv)
     rc = 1;
   } else {
     g_chmod (out, 0644);
-    g_printerr ("%s%s: %" G_GUINT64_FORMAT " frame%s in %.1f s (%.2f fps)\n", quiet ? "" : "\n",
+    g_printerr ("%s%s: %" G_GUINT64_FORMAT " frame%s in %.1f s (%.2f fps)\n",
+        quiet || !a.tty ? "" : "\n",
         out, frames, frames == 1 ? "" : "s", secs, frames / (secs > 0 ? secs : 1));
   }
   gst_object_unref (bus);

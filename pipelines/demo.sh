@@ -50,8 +50,9 @@ irc-restore --task "$task" "$out/degraded.mp4" "$out/restored.mp4"
 decode "$out/degraded.mp4" "$out/degraded-decoded"
 decode "$out/restored.mp4" "$out/restored-decoded"
 echo "== quality against the clean source (mean over $n frames)"
-before=$(irc-eval --compare "$out/degraded-decoded" "$out/clean" | tail -1)
-after=$(irc-eval --compare "$out/restored-decoded" "$out/clean" | tail -1)
+mean_of() { awk '/^mean/ { printf "PSNR %.2f dB, SSIM %.4f (RGB)", $2, $3 }'; }
+before=$(irc-eval --compare "$out/degraded-decoded" "$out/clean" | mean_of)
+after=$(irc-eval --compare "$out/restored-decoded" "$out/clean" | mean_of)
 echo "degraded vs clean: $before"
 echo "restored vs clean: $after"
 
