@@ -117,9 +117,11 @@ irc_trainer_new (irc_model *model, const irc_train_params *params, irc_trainer *
   irc_trainer *tr = calloc (1, sizeof *tr);
   if (!tr)
     return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
-  /* OpenMP runs the elementwise ops; a second pool of OpenBLAS threads
-   * spinning between GEMMs competes with it for the cores (measured on 2
-   * cores: 1.29 s per lite16 step with both pools, 0.80 s with BLAS serial) */
+  /* The ops' own thread pool (ops.c) runs the GEMMs one per thread, split
+   * by images or columns; a second pool of OpenBLAS threads spinning between
+   * GEMMs would compete with it for the cores (measured on 2 cores: 1.29 s
+   * per lite16 step with both pools, 0.80 s with BLAS serial), and the ops
+   * only split GEMMs themselves while OpenBLAS is serial */
   openblas_set_num_threads (1);
   tr->model = model;
   tr->p = *p;
