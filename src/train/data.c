@@ -1,0 +1,504 @@
+/* data: irc-train's in-memory image set and its seeded batches; see data.h.
+ * Every sample draws its own sub-generator seeds in order before the batch
+ * is degraded in parallel, so the bits do not depend on the thread count. */
+#include "train/data.h"
+#include "io/image.h"
+#include "error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Pixels around a crop that are degraded with it, so blur kernels (up to
+ * 31 x 31) see real neighbours instead of the context's border. */
+#define CTX_MARGIN 16
+/* Haze needs the scene around the crop (its depth proxy reads height in the
+ * frame and large bright regions): it is computed on up to this much. */
+#define HAZE_CONTEXT 384
+#define VAL_SEED 20240601u
+
+static const char *const task_names[TRD_TASK_COUNT] = {
+  "denoise", "derain", "dehaze", "deblur", "auto",
+};
+
+int
+trd_task_from_name (const char *name)
+{
+  for (int i = 0; i < TRD_TASK_COUNT; i++)
+    if (strcmp (name, task_names[i]) == 0)
+      return i;
+  return -1;
+}
+
+const char *
+trd_task_name (trd_task task)
+{
+  return task >= 0 && task < TRD_TASK_COUNT ? task_names[task] : "?";
+}
+
+static irc_task
+generator_task (trd_task t)
+{
+  switch (t) {
+    case TRD_DERAIN: return IRC_TASK_RAIN;
+    case TRD_DEHAZE: return IRC_TASK_HAZE;
+    case TRD_DEBLUR: return IRC_TASK_BLUR;
+    case TRD_AUTO: return IRC_TASK_MIX;
+    default: return IRC_TASK_NOISE;
+  }
+}
+
+static void
+options_for (irc_plan_options *o, const trd_degradation *deg)
+{
+  irc_plan_options_init (o);
+  o->sigma_min = deg->sigma_min;
+  o->sigma_max = deg->sigma_max;
+  o->kernels = deg->kernels;
+  o->n_kernels = deg->kernels ? deg->n_kernels : 0;
+}
+
+void
+trd_set_init (trd_set *s, int batch, int patch, const trd_degradation *deg, uint64_t seed)
+{
+  memset (s, 0, sizeof *s);
+  s->batch = batch;
+  s->patch = patch;
+  s->deg = *deg;
+  options_for (&s->opts, deg);
+  irc_rng_seed (&s->crop_rng, seed, 1);
+  irc_rng_seed (&s->deg_rng, seed, 2);
+}
+
+void
+trd_set_clear (trd_set *s)
+{
+  for (size_t i = 0; i < s->n; i++) {
+    free (s->img[i].clean);
+    free (s->img[i].input);
+  }
+  free (s->img);
+  free (s->scratch);
+  memset (s, 0, sizeof *s);
+}
+
+static uint8_t *
+to_u8 (const irc_image *img)
+{
+  const size_t n = (size_t) 3 * img->width * img->height;
+  uint8_t *u = malloc (n);
+  if (u)
+    for (size_t i = 0; i < n; i++) {
+      const float v = img->data[i] * 255.0f + 0.5f;
+      u[i] = v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t) v;
+    }
+  return u;
+}
+
+static irc_status
+push (trd_set *s, const irc_image *clean, const irc_image *input, irc_error *err)
+{
+  if (s->n == s->cap) {
+    size_t cap = s->cap ? 2 * s->cap : 256;
+    trd_image *m = realloc (s->img, cap * sizeof *m);
+    if (!m)
+      return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the image list");
+    s->img = m;
+    s->cap = cap;
+  }
+  trd_image *t = &s->img[s->n];
+  t->width = clean->width;
+  t->height = clean->height;
+  t->clean = to_u8 (clean);
+  t->input = input ? to_u8 (input) : NULL;
+  if (!t->clean || (input && !t->input)) {
+    free (t->clean);
+    free (t->input);
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for %zu training images", s->n + 1);
+  }
+  s->n++;
+  if (input)
+    s->n_pairs++;
+  return IRC_OK;
+}
+
+static void
+note_small (FILE *log, size_t *skipped, const char *path, int w, int h, int patch)
+{
+  if (log && *skipped < 5)
+    fprintf (log, "note: skipping %s (%dx%d is smaller than the %d-pixel patch)\n",
+        path, w, h, patch);
+  (*skipped)++;
+}
+
+static void
+note_summary (FILE *log, size_t skipped, size_t kept, const char *dir)
+{
+  if (log && skipped > 5)
+    fprintf (log, "note: %zu images of %s skipped as smaller than the patch in all\n",
+        skipped, dir);
+  if (log)
+    fprintf (log, "%s: %zu images\n", dir, kept);
+}
+
+irc_status
+trd_add_clean (trd_set *s, const char *dir, FILE *log, irc_error *err)
+{
+  char **paths = NULL;
+  size_t n = 0, skipped = 0, before = s->n;
+  irc_status st = irc_image_list_dir (dir, &paths, &n, err);
+  if (st != IRC_OK)
+    return st;   /* names the folder and says what is wrong with it */
+  for (size_t i = 0; i < n && st == IRC_OK; i++) {
+    irc_image img = { 0, 0, NULL };
+    st = irc_image_load (paths[i], &img, err);
+    if (st != IRC_OK)
+      break;
+    if (img.width < s->patch || img.height < s->patch)
+      note_small (log, &skipped, paths[i], img.width, img.height, s->patch);
+    else
+      st = push (s, &img, NULL, err);
+    irc_image_clear (&img);
+  }
+  irc_image_list_free (paths, n);
+  if (st == IRC_OK && s->n == before)
+    st = irc_fail (err, IRC_ERR_INVALID,
+        "%s: none of its %zu images is at least %d x %d, the patch size", dir, n, s->patch,
+        s->patch);
+  if (st == IRC_OK)
+    note_summary (log, skipped, s->n - before, dir);
+  return st;
+}
+
+irc_status
+trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir, FILE *log,
+    irc_error *err)
+{
+  char **in = NULL, **tg = NULL;
+  size_t n_in = 0, n_tg = 0, skipped = 0, before = s->n;
+  irc_status st = irc_image_list_dir (input_dir, &in, &n_in, err);
+  if (st == IRC_OK)
+    st = irc_image_list_dir (target_dir, &tg, &n_tg, err);
+  if (st == IRC_OK && n_in != n_tg)
+    st = irc_fail (err, IRC_ERR_INVALID,
+        "paired folders disagree: %s has %zu images, %s has %zu (pairs are matched in "
+        "sorted order)", input_dir, n_in, target_dir, n_tg);
+  for (size_t i = 0; i < n_in && st == IRC_OK; i++) {
+    irc_image a = { 0, 0, NULL }, b = { 0, 0, NULL };
+    st = irc_image_load (in[i], &a, err);
+    if (st == IRC_OK)
+      st = irc_image_load (tg[i], &b, err);
+    if (st == IRC_OK && (a.width != b.width || a.height != b.height))
+      st = irc_fail (err, IRC_ERR_INVALID, "pair %s (%dx%d) and %s (%dx%d) differ in size",
+          in[i], a.width, a.height, tg[i], b.width, b.height);
+    if (st == IRC_OK) {
+      if (a.width < s->patch || a.height < s->patch)
+        note_small (log, &skipped, in[i], a.width, a.height, s->patch);
+      else
+        st = push (s, &b, &a, err);
+    }
+    irc_image_clear (&a);
+    irc_image_clear (&b);
+  }
+  irc_image_list_free (in, n_in);
+  irc_image_list_free (tg, n_tg);
+  if (st == IRC_OK && s->n == before)
+    st = irc_fail (err, IRC_ERR_INVALID, "%s: no pair is at least %d x %d, the patch size",
+        input_dir, s->patch, s->patch);
+  if (st == IRC_OK)
+    note_summary (log, skipped, s->n - before, input_dir);
+  return st;
+}
+
+/* The eight flips and rotations by 90 degrees: bit 0 mirrors left-right,
+ * bit 1 top-bottom, bit 2 transposes. Maps a pixel of the augmented image
+ * (@aw wide, @ah high) to the source. */
+static inline size_t
+src_index (int orient, int x, int y, int aw, int ah, int src_w)
+{
+  const int u = orient & 1 ? aw - 1 - x : x;
+  const int v = orient & 2 ? ah - 1 - y : y;
+  return orient & 4 ? (size_t) u * src_w + v : (size_t) v * src_w + u;
+}
+
+/* Copies the @w x @h window at (@x0, @y0) of the augmented image into @dst
+ * as float, from 8-bit @src. */
+static void
+extract (float *dst, const uint8_t *src, int sw, int sh, int orient, int x0, int y0,
+    int w, int h)
+{
+  const int aw = orient & 4 ? sh : sw, ah = orient & 4 ? sw : sh;
+  const size_t plane = (size_t) sw * sh;
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++)
+        dst[((size_t) c * h + y) * w + x] =
+            src[c * plane + src_index (orient, x0 + x, y0 + y, aw, ah, sw)] * (1.0f / 255.0f);
+}
+
+/* The @p x @p square at (@x0, @y0) of a @w-wide planar image. */
+static void
+crop_planes (float *dst, const float *src, int w, int h, int x0, int y0, int p)
+{
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < p; y++)
+      memcpy (dst + ((size_t) c * p + y) * p, src + ((size_t) c * h + y0 + y) * w + x0,
+          (size_t) p * sizeof (float));
+}
+
+static int
+clampi (int v, int lo, int hi)
+{
+  return v < lo ? lo : v > hi ? hi : v;
+}
+
+static irc_status
+make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_seed,
+    float *lq, float *gt, float *ctx, irc_error *err)
+{
+  const int P = s->patch;
+  irc_rng geo, deg;
+  irc_rng_seed (&geo, geo_seed, 3);
+  irc_rng_seed (&deg, deg_seed, 4);
+  irc_plan plan;
+  memset (&plan, 0, sizeof plan);
+  const int synth = !im->input && s->deg.task != TRD_DENOISE;
+  if (synth) {
+    irc_status st = irc_plan_sample (&plan, generator_task (s->deg.task), &s->opts, &deg, err);
+    if (st != IRC_OK)
+      return st;
+  }
+  const int haze = synth && plan.use[IRC_DEG_HAZE];
+  int orient = (int) irc_rng_below (&geo, 8);
+  if (haze)
+    orient &= 1;   /* haze lies thicker toward the top of the frame: mirror only */
+  const int aw = orient & 4 ? im->height : im->width;
+  const int ah = orient & 4 ? im->width : im->height;
+  const int px = (int) irc_rng_below (&geo, (uint32_t) (aw - P + 1));
+  const int py = (int) irc_rng_below (&geo, (uint32_t) (ah - P + 1));
+
+  if (im->input) {
+    extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);
+    extract (lq, im->input, im->width, im->height, orient, px, py, P, P);
+    return IRC_OK;
+  }
+  if (!synth) {
+    /* blind AWGN in float, unclipped, as the paper trains denoising */
+    extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);
+    memcpy (lq, gt, (size_t) 3 * P * P * sizeof (float));
+    irc_noise_params np = { s->deg.sigma_min, s->deg.sigma_max, 0.0f, 0, 0 };
+    return irc_degrade_noise (lq, P, P, &np, &deg, err);
+  }
+  int cx0, cy0, cw, ch;
+  if (haze) {
+    cw = aw < HAZE_CONTEXT ? aw : HAZE_CONTEXT;
+    ch = ah < HAZE_CONTEXT ? ah : HAZE_CONTEXT;
+    cx0 = clampi (px + P / 2 - cw / 2, 0, aw - cw);
+    cy0 = clampi (py + P / 2 - ch / 2, 0, ah - ch);
+  } else {
+    cx0 = px - CTX_MARGIN > 0 ? px - CTX_MARGIN : 0;
+    cy0 = py - CTX_MARGIN > 0 ? py - CTX_MARGIN : 0;
+    cw = (px + P + CTX_MARGIN < aw ? px + P + CTX_MARGIN : aw) - cx0;
+    ch = (py + P + CTX_MARGIN < ah ? py + P + CTX_MARGIN : ah) - cy0;
+  }
+  extract (ctx, im->clean, im->width, im->height, orient, cx0, cy0, cw, ch);
+  crop_planes (gt, ctx, cw, ch, px - cx0, py - cy0, P);
+  irc_status st = irc_plan_apply (&plan, ctx, cw, ch, &deg, err);
+  irc_plan_clear (&plan);
+  if (st == IRC_OK)
+    crop_planes (lq, ctx, cw, ch, px - cx0, py - cy0, P);
+  return st;
+}
+
+irc_status
+trd_batch (trd_set *s, float *lq, float *gt, irc_error *err)
+{
+  enum { MAX_BATCH = 1024 };
+  const int B = s->batch, P = s->patch;
+  if (s->n == 0)
+    return irc_fail (err, IRC_ERR_INVALID, "no training images");
+  if (B < 1 || B > MAX_BATCH)
+    return irc_fail (err, IRC_ERR_INVALID, "batch %d out of range", B);
+  if (!s->scratch) {
+    /* only haze (dehaze, auto) looks beyond the crop's margin */
+    const int hazy = s->deg.task == TRD_DEHAZE || s->deg.task == TRD_AUTO;
+    const int side = hazy && HAZE_CONTEXT > P + 2 * CTX_MARGIN ? HAZE_CONTEXT
+        : P + 2 * CTX_MARGIN;
+    s->scratch_per = (size_t) 3 * side * side;
+    s->scratch = malloc (s->scratch_per * B * sizeof (float));
+    if (!s->scratch)
+      return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the batch scratch");
+  }
+  size_t item[MAX_BATCH];
+  uint64_t gseed[MAX_BATCH], dseed[MAX_BATCH];
+  for (int i = 0; i < B; i++) {
+    item[i] = irc_rng_below (&s->crop_rng, (uint32_t) s->n);
+    gseed[i] = irc_rng_u64 (&s->crop_rng);
+    dseed[i] = irc_rng_u64 (&s->deg_rng);
+  }
+  irc_status status[MAX_BATCH];
+  irc_error errs[MAX_BATCH];
+  const size_t stride = (size_t) 3 * P * P;
+#pragma omp parallel for schedule(dynamic, 1)
+  for (int i = 0; i < B; i++) {
+    errs[i].status = IRC_OK;
+    errs[i].message[0] = 0;
+    status[i] = make_sample (s, &s->img[item[i]], gseed[i], dseed[i], lq + i * stride,
+        gt + i * stride, s->scratch + i * s->scratch_per, &errs[i]);
+  }
+  for (int i = 0; i < B; i++)
+    if (status[i] != IRC_OK) {
+      if (err)
+        *err = errs[i];
+      return status[i];
+    }
+  return IRC_OK;
+}
+
+/* ------------------------------------------------------------ validation */
+
+void
+trd_val_clear (trd_val *v)
+{
+  for (size_t i = 0; i < v->n; i++) {
+    free (v->lq[i]);
+    free (v->gt[i]);
+  }
+  free (v->lq);
+  free (v->gt);
+  free (v->width);
+  free (v->height);
+  memset (v, 0, sizeof *v);
+}
+
+static irc_status
+val_alloc (trd_val *v, size_t n, irc_error *err)
+{
+  memset (v, 0, sizeof *v);
+  v->lq = calloc (n, sizeof *v->lq);
+  v->gt = calloc (n, sizeof *v->gt);
+  v->width = calloc (n, sizeof *v->width);
+  v->height = calloc (n, sizeof *v->height);
+  if (!v->lq || !v->gt || !v->width || !v->height) {
+    trd_val_clear (v);
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the validation set");
+  }
+  return IRC_OK;
+}
+
+/* The centered crop of at most @max_side of @img, as a new buffer. */
+static float *
+center_crop (const irc_image *img, int max_side, int *w, int *h)
+{
+  *w = img->width < max_side ? img->width : max_side;
+  *h = img->height < max_side ? img->height : max_side;
+  const int x0 = (img->width - *w) / 2, y0 = (img->height - *h) / 2;
+  float *d = malloc ((size_t) 3 * *w * *h * sizeof (float));
+  if (!d)
+    return NULL;
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < *h; y++)
+      memcpy (d + ((size_t) c * *h + y) * *w,
+          img->data + ((size_t) c * img->height + y0 + y) * img->width + x0,
+          (size_t) *w * sizeof (float));
+  return d;
+}
+
+static void
+val_extent (trd_val *v, int w, int h)
+{
+  if (w > v->max_w)
+    v->max_w = w;
+  if (h > v->max_h)
+    v->max_h = h;
+}
+
+irc_status
+trd_val_clean (trd_val *v, const char *dir, int max_side, const trd_degradation *deg,
+    irc_error *err)
+{
+  char **paths = NULL;
+  size_t n = 0;
+  irc_status st = irc_image_list_dir (dir, &paths, &n, err);
+  if (st != IRC_OK)
+    return st;
+  st = val_alloc (v, n, err);
+  irc_plan_options o;
+  options_for (&o, deg);
+  for (size_t i = 0; i < n && st == IRC_OK; i++) {
+    irc_image img = { 0, 0, NULL };
+    st = irc_image_load (paths[i], &img, err);
+    int w = 0, h = 0;
+    if (st == IRC_OK) {
+      v->gt[i] = center_crop (&img, max_side, &w, &h);
+      v->lq[i] = malloc ((size_t) 3 * w * h * sizeof (float));
+      v->n = i + 1;
+      v->width[i] = w;
+      v->height[i] = h;
+      if (!v->gt[i] || !v->lq[i])
+        st = irc_fail (err, IRC_ERR_NOMEM, "out of memory for the validation set");
+    }
+    irc_image_clear (&img);
+    if (st != IRC_OK)
+      break;
+    memcpy (v->lq[i], v->gt[i], (size_t) 3 * w * h * sizeof (float));
+    val_extent (v, w, h);
+    /* a fixed seed per image, so every run and every resume sees the same set */
+    irc_rng rng;
+    irc_rng_seed (&rng, VAL_SEED, i);
+    if (deg->task == TRD_DENOISE) {
+      const float sigma = 0.5f * (deg->sigma_min + deg->sigma_max);
+      irc_noise_params np = { sigma, sigma, 0.0f, 0, 0 };
+      st = irc_degrade_noise (v->lq[i], w, h, &np, &rng, err);
+    } else {
+      st = irc_degrade (v->lq[i], w, h, generator_task (deg->task), &o, &rng, err);
+    }
+  }
+  irc_image_list_free (paths, n);
+  if (st != IRC_OK)
+    trd_val_clear (v);
+  return st;
+}
+
+irc_status
+trd_val_pairs (trd_val *v, const char *input_dir, const char *target_dir, int max_side,
+    irc_error *err)
+{
+  char **in = NULL, **tg = NULL;
+  size_t n_in = 0, n_tg = 0;
+  irc_status st = irc_image_list_dir (input_dir, &in, &n_in, err);
+  if (st == IRC_OK)
+    st = irc_image_list_dir (target_dir, &tg, &n_tg, err);
+  if (st == IRC_OK && n_in != n_tg)
+    st = irc_fail (err, IRC_ERR_INVALID,
+        "validation folders disagree: %s has %zu images, %s has %zu", input_dir, n_in,
+        target_dir, n_tg);
+  if (st == IRC_OK)
+    st = val_alloc (v, n_in, err);
+  for (size_t i = 0; i < n_in && st == IRC_OK; i++) {
+    irc_image a = { 0, 0, NULL }, b = { 0, 0, NULL };
+    st = irc_image_load (in[i], &a, err);
+    if (st == IRC_OK)
+      st = irc_image_load (tg[i], &b, err);
+    if (st == IRC_OK && (a.width != b.width || a.height != b.height))
+      st = irc_fail (err, IRC_ERR_INVALID, "pair %s (%dx%d) and %s (%dx%d) differ in size",
+          in[i], a.width, a.height, tg[i], b.width, b.height);
+    if (st == IRC_OK) {
+      int w, h;
+      v->lq[i] = center_crop (&a, max_side, &w, &h);
+      v->gt[i] = center_crop (&b, max_side, &w, &h);
+      v->n = i + 1;
+      v->width[i] = w;
+      v->height[i] = h;
+      val_extent (v, w, h);
+      if (!v->lq[i] || !v->gt[i])
+        st = irc_fail (err, IRC_ERR_NOMEM, "out of memory for the validation set");
+    }
+    irc_image_clear (&a);
+    irc_image_clear (&b);
+  }
+  irc_image_list_free (in, n_in);
+  irc_image_list_free (tg, n_tg);
+  if (st != IRC_OK)
+    trd_val_clear (v);
+  return st;
+}

@@ -1,0 +1,89 @@
+/* data: irc-train's images, held in memory as 8-bit, and the batches cut from
+ * them (seeded crops, flips and rot90, then the task's synthetic degradation,
+ * or paired input/target crops); plus the fixed validation set. */
+#ifndef IRC_TRAIN_DATA_H
+#define IRC_TRAIN_DATA_H
+
+#include "io/degrade.h"
+
+#include <stdint.h>
+#include <stdio.h>
+
+/* What the model learns to undo. */
+typedef enum {
+  TRD_DENOISE = 0,   /* Gaussian noise in float, no clipping (the paper's) */
+  TRD_DERAIN,        /* irc-degrade's rain sampler (light or heavy) */
+  TRD_DEHAZE,        /* atmospheric scattering over a depth proxy */
+  TRD_DEBLUR,        /* camera-shake trajectories, plus kernels when given */
+  TRD_AUTO,          /* one or two of the four, drawn per crop */
+  TRD_TASK_COUNT
+} trd_task;
+
+/* Parses "denoise", "derain", "dehaze", "deblur", "auto"; -1 if unknown. */
+int trd_task_from_name (const char *name);
+const char *trd_task_name (trd_task task);
+
+typedef struct {
+  trd_task task;
+  float sigma_min, sigma_max;      /* noise sigma range, 0-255 units */
+  const irc_kernel *kernels;       /* extra blur kernels (Levin set), not owned; may be NULL */
+  size_t n_kernels;
+} trd_degradation;
+
+/* One training image: 3 planes of 8-bit samples. */
+typedef struct {
+  int width, height;
+  uint8_t *clean;                  /* the target */
+  uint8_t *input;                  /* paired degraded input, NULL: degrade synthetically */
+} trd_image;
+
+typedef struct {
+  trd_image *img;
+  size_t n, cap;
+  size_t n_pairs;
+  int batch, patch;
+  trd_degradation deg;
+  irc_plan_options opts;
+  irc_rng crop_rng;                /* which image and where: one draw per sample */
+  irc_rng deg_rng;                 /* the degradation's draws: one seed per sample */
+  float *scratch;                  /* a context window per sample */
+  size_t scratch_per;
+} trd_set;
+
+/* Empties @s and sets its batch geometry, degradation and seed. */
+void trd_set_init (trd_set *s, int batch, int patch, const trd_degradation *deg,
+    uint64_t seed);
+void trd_set_clear (trd_set *s);
+
+/* Loads every image of @dir (and its subfolders, one level). Images smaller
+ * than the patch are skipped, with a note on @log. A missing or empty
+ * folder, an unreadable image, or a folder with no image large enough is an
+ * error naming it. */
+irc_status trd_add_clean (trd_set *s, const char *dir, FILE *log, irc_error *err);
+
+/* Loads @input_dir and @target_dir as pairs, matched in sorted order: the
+ * counts and each pair's size must agree. */
+irc_status trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir,
+    FILE *log, irc_error *err);
+
+/* The next batch: @lq (degraded) and @gt (clean), batch x 3 x patch x patch
+ * floats in [0,1] (the noise may leave that range). The same seed and the
+ * same RNG states give the same bits, whatever the thread count. */
+irc_status trd_batch (trd_set *s, float *lq, float *gt, irc_error *err);
+
+/* The validation set: images center-cropped to at most @max_side square,
+ * degraded once with a fixed seed (denoise: sigma at the middle of the range). */
+typedef struct {
+  size_t n;
+  int *width, *height;
+  float **lq, **gt;                /* 3 x height x width each */
+  int max_w, max_h;
+} trd_val;
+
+irc_status trd_val_clean (trd_val *v, const char *dir, int max_side,
+    const trd_degradation *deg, irc_error *err);
+irc_status trd_val_pairs (trd_val *v, const char *input_dir, const char *target_dir,
+    int max_side, irc_error *err);
+void trd_val_clear (trd_val *v);
+
+#endif

@@ -1,0 +1,393 @@
+/* test_train_cli: irc-train end to end on generated images: a short denoising
+ * run learns, a resumed run equals an uninterrupted one exactly, Ctrl-C and
+ * NaN stop with a checkpoint, bad data folders are clear errors. */
+#include "io/image.h"
+#include "irc/irc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+static int failures;
+static char tool[4096], tmp[4096];
+
+#define CHECK(cond, ...) do { if (!(cond)) { failures++; fprintf (stderr, "FAIL %s:%d: ", \
+    __FILE__, __LINE__); fprintf (stderr, __VA_ARGS__); fputc ('\n', stderr); } } while (0)
+
+static char *
+path (const char *fmt, ...)
+{
+  static char bufs[8][4096];
+  static int k;
+  char *b = bufs[k++ % 8];
+  char rel[2048];
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (rel, sizeof rel, fmt, ap);
+  va_end (ap);
+  snprintf (b, 4096, "%.2000s/%.2000s", tmp, rel);
+  return b;
+}
+
+/* Smooth colour fields with a few hard edges: a small network learns to
+ * denoise them in tens of steps. */
+static void
+write_image (const char *file, int w, int h, int k)
+{
+  irc_image img = { 0, 0, NULL };
+  irc_error err = { 0 };
+  if (irc_image_alloc (&img, w, h, &err) != IRC_OK) {
+    fprintf (stderr, "%s\n", err.message);
+    exit (1);
+  }
+  for (int y = 0; y < h; y++)
+    for (int x = 0; x < w; x++) {
+      const int inside = (x - 20 - 5 * k) * (x - 20 - 5 * k) + (y - 30) * (y - 30) < 200;
+      for (int c = 0; c < 3; c++) {
+        float v = 0.5f + 0.3f * sinf (x / (7.0f + c + k) + k) * cosf (y / (11.0f - c) + c);
+        if (x > 50 && y > 40)
+          v = 0.2f + 0.25f * c;
+        if (inside)
+          v = 0.9f - 0.3f * c;
+        img.data[((size_t) c * h + y) * w + x] = v;
+      }
+    }
+  if (irc_image_save (file, &img, 0, &err) != IRC_OK) {
+    fprintf (stderr, "%s\n", err.message);
+    exit (1);
+  }
+  irc_image_clear (&img);
+}
+
+/* Runs irc-train with @argv (NULL-terminated, no program name), its output
+ * into @log; returns the exit status (128 + signal when killed). When
+ * @interrupt_rows > 0, sends SIGINT once @csv has that many data rows. */
+static int
+run_tool (const char *log, const char *csv, int interrupt_rows, const char *const *argv)
+{
+  const char *args[64];
+  int n = 0;
+  args[n++] = tool;
+  for (; argv[n - 1] && n < 63; n++)
+    args[n] = argv[n - 1];
+  args[n] = NULL;
+  const pid_t pid = fork ();
+  if (pid == 0) {
+    const int fd = open (log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd >= 0) {
+      dup2 (fd, 1);
+      dup2 (fd, 2);
+    }
+    execv (tool, (char *const *) args);
+    _exit (127);
+  }
+  int status = 0, sent = 0;
+  for (;;) {
+    const pid_t r = waitpid (pid, &status, interrupt_rows > 0 && !sent ? WNOHANG : 0);
+    if (r == pid)
+      break;
+    if (r < 0 && errno != EINTR)
+      return -1;
+    /* wait for enough rows, then Ctrl-C */
+    FILE *f = fopen (csv, "r");
+    int rows = -1;
+    char line[1024];
+    while (f && fgets (line, sizeof line, f))
+      rows++;
+    if (f)
+      fclose (f);
+    if (rows >= interrupt_rows) {
+      kill (pid, SIGINT);
+      sent = 1;
+    }
+    struct timespec ts = { 0, 20 * 1000 * 1000 };
+    nanosleep (&ts, NULL);
+  }
+  return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+}
+
+static int
+log_has (const char *log, const char *needle)
+{
+  FILE *f = fopen (log, "r");
+  char line[4096];
+  int found = 0;
+  while (f && !found && fgets (line, sizeof line, f))
+    found = strstr (line, needle) != NULL;
+  if (f)
+    fclose (f);
+  return found;
+}
+
+static void
+dump (const char *log)
+{
+  FILE *f = fopen (log, "r");
+  char line[4096];
+  fprintf (stderr, "---- %s\n", log);
+  while (f && fgets (line, sizeof line, f))
+    fputs (line, stderr);
+  if (f)
+    fclose (f);
+}
+
+/* The CSV rows: iteration and the six loss/lr columns as text, the PSNR. */
+typedef struct {
+  long long iter;
+  char losses[512];
+  double l_pix, psnr;
+} row;
+
+static int
+read_csv (const char *file, row *rows, int max)
+{
+  FILE *f = fopen (file, "r");
+  char line[1024];
+  int n = 0;
+  if (!f)
+    return 0;
+  while (n < max && fgets (line, sizeof line, f)) {
+    if (line[0] < '0' || line[0] > '9')
+      continue;
+    row *r = &rows[n];
+    r->iter = strtoll (line, NULL, 10);
+    /* columns 1..7 (iteration to lr) must match exactly between runs */
+    const char *p = line;
+    for (int c = 0; c < 7 && p; c++)
+      p = strchr (p + 1, ',');
+    snprintf (r->losses, sizeof r->losses, "%.*s", p ? (int) (p - line) : 0, line);
+    const char *q = strchr (line, ',');
+    q = q ? strchr (q + 1, ',') : NULL;
+    r->l_pix = q ? strtod (q + 1, NULL) : NAN;
+    const char *last = strrchr (line, ',');
+    r->psnr = last && last[1] != '\n' && last[1] ? strtod (last + 1, NULL) : NAN;
+    n++;
+  }
+  fclose (f);
+  return n;
+}
+
+/* Runs @argv and checks its exit status and that its output names @needle;
+ * shows the output when not. */
+static void
+expect (int line, int want, const char *needle, const char *const *argv)
+{
+  const char *log = path ("run.log");
+  const int rc = run_tool (log, "", 0, argv);
+  if (rc != want || (needle && !log_has (log, needle))) {
+    failures++;
+    fprintf (stderr, "FAIL line %d: exit %d (want %d)%s%s\n", line, rc, want,
+        needle ? ", output should contain " : "", needle ? needle : "");
+    dump (log);
+  }
+}
+
+static double
+model_meta (const char *file, const char *key)
+{
+  irc_model *m = NULL;
+  irc_error err = { 0 };
+  if (irc_model_load (file, NULL, &m, &err) != IRC_OK) {
+    fprintf (stderr, "%s\n", err.message);
+    return NAN;
+  }
+  const char *v = irc_model_metadata (m, key);
+  const double d = v ? strtod (v, NULL) : NAN;
+  irc_model_free (&m);
+  return d;
+}
+
+static void
+test_errors (void)
+{
+  const char *help[] = { "--help", NULL };
+  expect (__LINE__, 0, "--resume", help);
+
+  const char *missing[] = { "--task", "denoise", "--data", path ("no-such-folder"), "--out",
+    path ("o1"), NULL };
+  expect (__LINE__, 1, "no-such-folder", missing);
+
+  mkdir (path ("empty"), 0755);
+  const char *empty[] = { "--task", "denoise", "--data", path ("empty"), "--out", path ("o2"),
+    NULL };
+  expect (__LINE__, 1, path ("empty"), empty);
+
+  mkdir (path ("corrupt"), 0755);
+  write_image (path ("corrupt/a.png"), 64, 64, 0);
+  FILE *f = fopen (path ("corrupt/b.png"), "wb");
+  fputs ("\x89PNG\r\n\x1a\nthis is not a png", f);
+  fclose (f);
+  const char *corrupt[] = { "--task", "denoise", "--data", path ("corrupt"), "--out",
+    path ("o3"), NULL };
+  expect (__LINE__, 1, "b.png", corrupt);
+
+  mkdir (path ("small"), 0755);
+  write_image (path ("small/a.png"), 24, 24, 0);
+  const char *small[] = { "--task", "denoise", "--data", path ("small"), "--patch", "32",
+    "--out", path ("o4"), NULL };
+  expect (__LINE__, 1, "smaller than the", small);
+
+  const char *bad_val[] = { "--task", "denoise", "--data", path ("train"), "--patch", "32", "--val",
+    path ("no-val"), "--out", path ("o5"), NULL };
+  expect (__LINE__, 1, "no-val", bad_val);
+
+  const char *bad_task[] = { "--task", "sharpen", "--data", path ("corrupt"), "--out",
+    path ("o6"), NULL };
+  expect (__LINE__, 2, "sharpen", bad_task);
+}
+
+/* The common options of the short runs. */
+#define SHORT "--task", "denoise", "--config", "tiny8", "--data", path ("train"), "--batch", \
+    "4", "--patch", "32", "--queue", "16", "--threads", "1", "--sigma-range", "25,25"
+
+static void
+test_learns (void)
+{
+  const char *log = path ("learn.log");
+  /* a short EMA: the paper's 0.999 would still hold the initial weights */
+  const char *args[] = { SHORT, "--val", path ("val"), "--iters", "80", "--lr", "2e-3",
+    "--ema-decay", "0.9",
+    "--val-every", "40", "--save-every", "40", "--out", path ("learn"), NULL };
+  const int rc = run_tool (log, "", 0, args);
+  CHECK (rc == 0, "the short run exits 0, not %d", rc);
+  if (rc) {
+    dump (log);
+    return;
+  }
+  CHECK (log_has (log, "skipping"), "the small training image is skipped with a note");
+  row rows[200];
+  const int n = read_csv (path ("learn/train.csv"), rows, 200);
+  CHECK (n == 80, "80 CSV rows, not %d", n);
+  if (n < 20)
+    return;
+  double first = 0, last = 0;
+  for (int i = 0; i < 10; i++) {
+    first += rows[i].l_pix / 10;
+    last += rows[n - 10 + i].l_pix / 10;
+  }
+  fprintf (stderr, "pixel loss: first 10 %.4f, last 10 %.4f\n", first, last);
+  CHECK (last < first, "the pixel loss falls: %.4f -> %.4f", first, last);
+  const double psnr = model_meta (path ("learn/model.safetensors"), "val_psnr");
+  const double input = model_meta (path ("learn/model.safetensors"), "val_input_psnr");
+  fprintf (stderr, "validation: input %.2f dB, model %.2f dB (at 40: %.2f, at 80: %.2f)\n",
+      input, psnr, rows[39].psnr, rows[79].psnr);
+  CHECK (psnr > input + 1.0, "validation PSNR %.2f rises over the input's %.2f", psnr, input);
+  CHECK (isfinite (rows[39].psnr) && isfinite (rows[79].psnr) && isnan (rows[40].psnr),
+      "validation PSNR logged at 40 and 80 only");
+  CHECK (model_meta (path ("learn/last.safetensors"), "iterations") == 80,
+      "last.safetensors is the EMA at iteration 80");
+  irc_model *m = NULL;
+  irc_error err = { 0 };
+  irc_model_load_params lp = IRC_MODEL_LOAD_DEFAULTS;
+  lp.ignore_prefix = "train.";
+  CHECK (irc_model_load (path ("learn/state.safetensors"), &lp, &m, &err) == IRC_OK,
+      "the state loads as a model: %s", err.message);
+  irc_model_free (&m);
+  FILE *f = fopen (path ("learn/train.png"), "rb");
+  unsigned char sig[8] = { 0 };
+  CHECK (f && fread (sig, 1, 8, f) == 8 && memcmp (sig, "\x89PNG", 4) == 0, "train.png is a PNG");
+  if (f)
+    fclose (f);
+}
+
+static void
+test_resume (void)
+{
+  const char *log = path ("resume.log");
+  /* crosses the end of the contrastive stage and the start of the cosine */
+  const char *whole[] = { SHORT, "--iters", "20", "--constyle-iters", "14", "--lr-const", "8",
+    "--save-every", "7", "--out", path ("whole"), NULL };
+  CHECK (run_tool (log, "", 0, whole) == 0, "20 iterations");
+  const char *half[] = { SHORT, "--iters", "10", "--constyle-iters", "14", "--lr-const", "8",
+    "--lr-cos", "12", "--save-every", "7", "--out", path ("half"), NULL };
+  CHECK (run_tool (log, "", 0, half) == 0, "10 iterations");
+  /* the stored options are reused: --out and --resume are enough */
+  const char *again[] = { "--out", path ("half"), "--iters", "20", "--resume", NULL };
+  expect (__LINE__, 0, "resuming", again);
+  expect (__LINE__, 0, "nothing to do", again);
+  const char *exists[] = { SHORT, "--out", path ("half"), NULL };
+  expect (__LINE__, 1, "--resume", exists);
+  const char *differ[] = { SHORT, "--batch", "8", "--out", path ("half"), "--resume", NULL };
+  expect (__LINE__, 2, "--batch", differ);
+  row a[40], b[40];
+  const int na = read_csv (path ("whole/train.csv"), a, 40);
+  const int nb = read_csv (path ("half/train.csv"), b, 40);
+  CHECK (na == 20 && nb == 20, "20 rows each (%d, %d)", na, nb);
+  for (int i = 0; i < na && i < nb; i++)
+    CHECK (strcmp (a[i].losses, b[i].losses) == 0, "row %d differs:\n  %s\n  %s", i + 1,
+        a[i].losses, b[i].losses);
+}
+
+static void
+test_interrupt_and_nan (void)
+{
+  const char *log = path ("int.log");
+  const char *args[] = { SHORT, "--iters", "100000", "--save-every", "100000", "--out",
+    path ("int"), NULL };
+  const int rc = run_tool (log, path ("int/train.csv"), 3, args);
+  CHECK (rc == 130 && log_has (log, "interrupted"), "Ctrl-C exits 130, not %d", rc);
+  static row r[1000];
+  const int n = read_csv (path ("int/train.csv"), r, 1000);
+  const double saved = model_meta (path ("int/last.safetensors"), "iterations");
+  CHECK (n >= 3 && saved == r[n - 1].iter,
+      "the checkpoint holds the last step: %g vs %d rows", saved, n);
+
+  const char *nan[] = { SHORT, "--iters", "50", "--lr", "1e30", "--save-every", "1", "--out",
+    path ("nan"), NULL };
+  const int rn = run_tool (log, "", 0, nan);
+  CHECK (rn == 1 && log_has (log, "non-finite"), "a NaN loss stops with exit 1, not %d", rn);
+  const double kept = model_meta (path ("nan/last.safetensors"), "iterations");
+  CHECK (kept >= 1 && kept < 50, "the last good checkpoint is kept (iteration %g)", kept);
+  if (rn != 1)
+    dump (log);
+}
+
+int
+main (void)
+{
+  const char *build = getenv ("IRC_BUILD_DIR");
+  snprintf (tool, sizeof tool, "%s/src/train/irc-train", build ? build : "build");
+  if (access (tool, X_OK) != 0) {
+    fprintf (stderr, "FAIL: %s not built\n", tool);
+    return 1;
+  }
+  snprintf (tmp, sizeof tmp, "/tmp/irc-train-test-XXXXXX");
+  if (!mkdtemp (tmp)) {
+    perror ("mkdtemp");
+    return 1;
+  }
+  mkdir (path ("train"), 0755);
+  mkdir (path ("val"), 0755);
+  for (int k = 0; k < 6; k++)
+    write_image (path ("train/%d.png", k), 80 + 8 * k, 72, k);
+  write_image (path ("train/tiny.png"), 24, 20, 0);
+  for (int k = 0; k < 3; k++)
+    write_image (path ("val/%d.png", k), 72, 64, k + 6);
+
+  const time_t t0 = time (NULL);
+  test_errors ();
+  fprintf (stderr, "errors: %lld s\n", (long long) (time (NULL) - t0));
+  test_learns ();
+  fprintf (stderr, "learns: %lld s\n", (long long) (time (NULL) - t0));
+  test_resume ();
+  fprintf (stderr, "resume: %lld s\n", (long long) (time (NULL) - t0));
+  test_interrupt_and_nan ();
+  fprintf (stderr, "%d failures in %lld s (files in %s)\n", failures,
+      (long long) (time (NULL) - t0), tmp);
+  if (!failures) {
+    char cmd[4200];
+    snprintf (cmd, sizeof cmd, "rm -rf '%s'", tmp);
+    if (system (cmd) != 0)
+      fprintf (stderr, "could not remove %s\n", tmp);
+  }
+  return failures ? 1 : 0;
+}
