@@ -181,8 +181,11 @@ irc_weights_describe (irc_weights *w, const char *ep, irc_tensor_desc *descs, si
 
 /* ------------------------------------------------------------ model object */
 
+/* The model's block tables and tensor descriptors, without tensor storage:
+ * the loader checks a file against these before allocating what its
+ * configuration claims, so a small hostile file cannot ask for gigabytes. */
 static irc_status
-model_alloc (const irc_config *cfg, irc_model **out, irc_error *err)
+model_alloc_tables (const irc_config *cfg, irc_model **out, irc_error *err)
 {
   irc_model *m = calloc (1, sizeof *m);
   if (!m)
@@ -194,17 +197,27 @@ model_alloc (const irc_config *cfg, irc_model **out, irc_error *err)
   }
   m->n_descs = irc_weights_describe (&m->w, "ConStyle.encoder_q", NULL, 0);
   m->descs = calloc (m->n_descs, sizeof *m->descs);
-  if (!m->descs)
-    goto nomem;
+  if (!m->descs) {
+    irc_model_free (&m);
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the model's tensor list");
+  }
   irc_weights_describe (&m->w, "ConStyle.encoder_q", m->descs, m->n_descs);
+  *out = m;
+  return IRC_OK;
+}
+
+/* 64-byte aligned, zeroed storage for every float tensor of @m. On failure
+ * the caller still owns (and frees) @m. */
+static irc_status
+model_alloc_arena (irc_model *m, irc_error *err)
+{
   size_t total = 0;
   for (size_t i = 0; i < m->n_descs; i++)
     if (m->descs[i].slot)
       total += m->descs[i].count;
-  /* 64-byte aligned storage for every float tensor, zeroed */
   m->arena = aligned_alloc (64, ((total * sizeof (float) + 63) / 64) * 64);
   if (!m->arena)
-    goto nomem;
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the model weights");
   memset (m->arena, 0, total * sizeof (float));
   m->arena_count = total;
   size_t off = 0;
@@ -214,11 +227,23 @@ model_alloc (const irc_config *cfg, irc_model **out, irc_error *err)
       off += m->descs[i].count;
     }
   }
+  return IRC_OK;
+}
+
+static irc_status
+model_alloc (const irc_config *cfg, irc_model **out, irc_error *err)
+{
+  irc_model *m = NULL;
+  irc_status st = model_alloc_tables (cfg, &m, err);
+  if (st != IRC_OK)
+    return st;
+  st = model_alloc_arena (m, err);
+  if (st != IRC_OK) {
+    irc_model_free (&m);
+    return st;
+  }
   *out = m;
   return IRC_OK;
-nomem:
-  irc_model_free (&m);
-  return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the model weights");
 }
 
 void
@@ -369,6 +394,9 @@ config_from_metadata (const char *fname, const char *text, irc_config *cfg, irc_
 {
   json_error_t je;
   json_t *root = json_loads (text, 0, &je);
+  /* jansson leaves the error text empty when its lexer cannot even allocate */
+  if (!root && (json_error_code (&je) == json_error_out_of_memory || !je.text[0]))
+    return irc_fail (err, IRC_ERR_NOMEM, "%s: out of memory parsing __metadata__.config", fname);
   if (!root)
     return irc_fail (err, IRC_ERR_FORMAT, "%s: __metadata__.config is not valid JSON: %s",
         fname, je.text);
@@ -448,9 +476,11 @@ desc_cmp (const void *a, const void *b)
       (*(const irc_tensor_desc * const *) b)->name);
 }
 
+/* Matches the file's tensors to @m's descriptors: names, shapes and dtypes
+ * when @read is 0 (no storage needed yet), then the values when it is 1. */
 static irc_status
 bind_tensors (irc_model *m, const irc_st_file *f, const irc_model_load_params *params,
-    irc_error *err)
+    int read, irc_error *err)
 {
   const char *fname = irc_st_name (f);
   irc_status st = IRC_OK;
@@ -502,7 +532,8 @@ bind_tensors (irc_model *m, const irc_st_file *f, const irc_model_load_params *p
           "%s: tensor '%s': expected a float tensor (F32 or F16), found I64", fname, t->name);
       break;
     }
-    st = irc_st_read_f32 (f, t, *d->slot, err);
+    if (read)
+      st = irc_st_read_f32 (f, t, *d->slot, err);
   }
   /* every float tensor the network needs must be present */
   for (size_t i = 0; i < m->n_descs && st == IRC_OK; i++) {
@@ -534,10 +565,16 @@ load_from_file (irc_st_file *f, const irc_model_load_params *params, irc_model *
   if (irc_config_validate (&cfg, &cerr) != IRC_OK)
     return irc_fail (err, IRC_ERR_MODEL, "%s: %s", irc_st_name (f), cerr.message);
   irc_model *m = NULL;
-  st = model_alloc (&cfg, &m, err);
+  st = model_alloc_tables (&cfg, &m, err);
   if (st != IRC_OK)
     return st;
-  st = bind_tensors (m, f, params, err);
+  /* the file must hold every tensor before we allocate for them: its bytes
+   * then bound the storage (at least 2 per float) */
+  st = bind_tensors (m, f, params, 0, err);
+  if (st == IRC_OK)
+    st = model_alloc_arena (m, err);
+  if (st == IRC_OK)
+    st = bind_tensors (m, f, params, 1, err);
   if (st == IRC_OK) {
     const size_t n = irc_st_metadata_count (f);
     m->meta = calloc (2 * n + 1, sizeof (char *));

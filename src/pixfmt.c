@@ -125,11 +125,13 @@ irc_frame_to_float (float *rgb, const irc_frame *frame, int width, int height,
   return IRC_OK;
 }
 
+/* NaN (a finite but absurd model can overflow to it) gives 0: converting it
+ * to an integer would be undefined. */
 static uint8_t
 clamp_u8 (float v)
 {
   v += 0.5f;
-  return v <= 0.0f ? 0 : v >= 255.0f ? 255 : (uint8_t) v;
+  return v > 0.0f ? (v < 255.0f ? (uint8_t) v : 255) : 0;
 }
 
 irc_status

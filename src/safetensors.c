@@ -387,7 +387,8 @@ parse_entry (const char *fname, const char *key, json_t *value, size_t data_size
         fw, fname, nw, key, begin, end);
   if (end > (unsigned long long) data_size)
     return irc_fail (err, IRC_ERR_FORMAT,
-        "%.*s: tensor '%.*s': data_offsets [%llu, %llu) end past the data section (%zu bytes)",
+        "%.*s: tensor '%.*s': data_offsets [%llu, %llu) end past the data section (%zu "
+        "bytes): truncated file?",
         fw, fname, nw, key, begin, end, data_size);
   e->t.begin = (size_t) begin;
   e->t.end = (size_t) end;
@@ -514,6 +515,9 @@ parse_image (irc_st_file *f, irc_error *err)
   json_error_t jerr;
   json_t *root = json_loadb ((const char *) f->image + 8, (size_t) hlen,
       JSON_REJECT_DUPLICATES, &jerr);
+  /* jansson leaves the error text empty when its lexer cannot even allocate */
+  if (!root && (json_error_code (&jerr) == json_error_out_of_memory || !jerr.text[0]))
+    return irc_fail (err, IRC_ERR_NOMEM, "%.*s: out of memory parsing the header", fw, fname);
   if (!root)
     return irc_fail (err, IRC_ERR_FORMAT,
         "%.*s: header is not valid JSON (line %d, column %d): %s",
@@ -633,6 +637,28 @@ irc_st_parse (const void *data, size_t size, const char *name, irc_st_file **out
   return parse_owned (copy, size, name, out, err);
 }
 
+/* The data section's size that a header claims: the largest data_offsets
+ * end. 0 when the header is not a JSON object; parse_image() then says what
+ * is wrong with it. */
+static uint64_t
+claimed_data_size (const unsigned char *header, size_t size)
+{
+  json_t *root = json_loadb ((const char *) header, size, 0, NULL);
+  uint64_t end = 0;
+  const char *key;
+  json_t *value;
+  if (json_is_object (root)) {
+    json_object_foreach (root, key, value) {
+      json_t *e = json_array_get (json_object_get (value, "data_offsets"), 1);
+      if (json_is_integer (e) && json_integer_value (e) > 0
+          && (uint64_t) json_integer_value (e) > end)
+        end = (uint64_t) json_integer_value (e);
+    }
+  }
+  json_decref (root);
+  return end;
+}
+
 irc_status
 irc_st_open (const char *path, irc_st_file **out, irc_error *err)
 {
@@ -660,7 +686,12 @@ irc_st_open (const char *path, irc_st_file **out, irc_error *err)
   }
 
   /* read to EOF rather than trusting st_size: pipes report 0 and a file may
-   * change under us */
+   * change under us. A pipe or a device may also never end (/dev/zero): from
+   * those, the length field first, then the header, then only the data bytes
+   * the header claims (and one more, to see trailing bytes). */
+  const int stream = !S_ISREG (sb.st_mode);
+  size_t limit = stream ? 8 : SIZE_MAX;
+  int stage = 0;                /* stream: 0 length field, 1 header, 2 data */
   size_t cap = sb.st_size > 0 ? (size_t) sb.st_size + 1 : 65536, used = 0;
   unsigned char *buf = malloc (cap);
   if (!buf) {
@@ -668,6 +699,26 @@ irc_st_open (const char *path, irc_st_file **out, irc_error *err)
     return irc_fail (err, IRC_ERR_NOMEM, "%.*s: out of memory for %zu bytes", fw, path, cap);
   }
   for (;;) {
+    if (used == limit && stage == 0) {
+      const uint64_t hlen = load_le64 (buf);
+      if (hlen > MAX_HEADER_BYTES) {
+        free (buf);
+        close (fd);
+        return irc_fail (err, IRC_ERR_FORMAT,
+            "%.*s: header length %llu is absurd (more than %llu bytes): not a safetensors "
+            "file?", fw, path, (unsigned long long) hlen,
+            (unsigned long long) MAX_HEADER_BYTES);
+      }
+      limit = 8 + (size_t) hlen;
+      stage = 1;
+    }
+    if (used == limit && stage == 1) {
+      const uint64_t d = claimed_data_size (buf + 8, used - 8);
+      limit = d < (uint64_t) (SIZE_MAX - limit - 1) ? limit + (size_t) d + 1 : SIZE_MAX;
+      stage = 2;
+    }
+    if (used == limit)
+      break;
     if (used == cap) {
       size_t ncap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
       unsigned char *nb = ncap > cap ? realloc (buf, ncap) : NULL;
@@ -680,7 +731,7 @@ irc_st_open (const char *path, irc_st_file **out, irc_error *err)
       buf = nb;
       cap = ncap;
     }
-    ssize_t r = read (fd, buf + used, cap - used);
+    ssize_t r = read (fd, buf + used, limit - used < cap - used ? limit - used : cap - used);
     if (r < 0 && errno == EINTR)
       continue;
     if (r < 0) {
