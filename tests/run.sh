@@ -43,9 +43,10 @@ fi
 if [[ " $stages " == *" sanitize "* ]]; then
   echo "== sanitizers: the suite in an ASan+UBSan build (build-asan/) =="
   if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-asan; then
-    meson test -C build-asan --setup=sanitize --logbase ci-sanitize --print-errorlogs \
+    # meson appends the setup's name: build-asan/meson-logs/ci-sanitize.json
+    meson test -C build-asan --setup=sanitize --logbase ci --print-errorlogs \
       --num-processes "$(nproc)" "$@" || status=1
-    logs+=(build-asan/meson-logs/ci-sanitize.json)
+    logs+=(build-asan/meson-logs/ci-sanitize-sanitize.json)   # meson appends the setup's name
   else
     extra_failed=$((extra_failed + 1))
     status=1

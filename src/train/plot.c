@@ -313,7 +313,8 @@ draw_psnr (cairo_t *cr, panel *p, const trp_history *h)
   double *y = malloc ((h->n_val + 1) * sizeof (double));
   if (!y)
     return;
-  memcpy (y, h->val_psnr, h->n_val * sizeof (double));
+  if (h->n_val)   /* memcpy from a NULL history is undefined even for 0 bytes */
+    memcpy (y, h->val_psnr, h->n_val * sizeof (double));
   y[h->n_val] = h->val_input;
   y_range (p, y, h->n_val + 1, 0);
   char title[96];

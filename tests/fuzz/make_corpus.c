@@ -1,6 +1,7 @@
 /* make_corpus: writes the fuzzer's seed corpus (tests/fuzz/corpus/): small
  * valid models of tiny configurations, with and without the config metadata,
- * F32 and F16, plus truncated and corrupted variants. */
+ * F32 and F16, plus truncated and corrupted variants. tiny4-f32 is also the
+ * model of the valgrind test (tests/meson.build). */
 #include "irc/irc.h"
 #include "safetensors.h"
 
