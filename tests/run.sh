@@ -46,7 +46,7 @@ if [[ " $stages " == *" sanitize "* ]]; then
     # meson appends the setup's name: build-asan/meson-logs/ci-sanitize.json
     meson test -C build-asan --setup=sanitize --logbase ci --print-errorlogs \
       --num-processes "$(nproc)" "$@" || status=1
-    logs+=(build-asan/meson-logs/ci-sanitize-sanitize.json)   # meson appends the setup's name
+    logs+=(build-asan/meson-logs/ci-sanitize.json)
   else
     extra_failed=$((extra_failed + 1))
     status=1
