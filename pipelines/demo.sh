@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # The main job on the bundled default, from a fresh Debian machine:
 # installs the packages, builds, renders the project's own clean sample
-# drive, rains on it (irc-degrade), restores the rainy clip with the
+# drive, degrades it (irc-degrade: sensor noise for the default denoise
+# task, rain for derain...), restores the clip with the
 # irconstyle element (irc-restore), then prints fps and PSNR against the
 # clean source and writes a rainy | restored | clean side-by-side PNG.
-#   bash pipelines/demo.sh [task]      (task: derain, the default)
+#   bash pipelines/demo.sh [task]   (denoise, the default and trained; derain, dehaze, deblur, auto)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
-task="${1:-derain}"
+task="${1:-denoise}"
 bash .ci/install-deps
 if [ ! -f build/build.ninja ]; then
   meson setup build
