@@ -4,7 +4,7 @@
 # drive, degrades it (irc-degrade: sensor noise for the default denoise
 # task, rain for derain...), restores the clip with the
 # irconstyle element (irc-restore), then prints fps and PSNR against the
-# clean source and writes a rainy | restored | clean side-by-side PNG.
+# clean source and writes a degraded | restored | clean side-by-side PNG.
 #   bash pipelines/demo.sh [task]   (denoise, the default and trained; derain, dehaze, deblur, auto)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
