@@ -368,22 +368,6 @@ cpu_mean (irc_backend *be, float *dst, irc_tensor src)
   }
 }
 
-/* W' = W diag(scale), b' = b + W shift: a LayerNorm's affine folded into the
- * 1x1 convolution that follows it. */
-static void
-fold_norm (float *w_out, float *b_out, const float *w, const float *b, int cout, int cin,
-    const float *scale, const float *shift)
-{
-  for (int o = 0; o < cout; o++) {
-    double acc = b[o];
-    for (int i = 0; i < cin; i++) {
-      w_out[o * cin + i] = w[o * cin + i] * scale[i];
-      acc += (double) w[o * cin + i] * shift[i];
-    }
-    b_out[o] = (float) acc;
-  }
-}
-
 static irc_status
 fold_blocks (cpu_backend *cb, const irc_weights *w, irc_error *err)
 {
@@ -416,8 +400,8 @@ fold_blocks (cpu_backend *cb, const irc_weights *w, irc_error *err)
       fb->b4 = p, p += 2 * c;
       fb->w5 = p, p += c * c;
       fb->b5 = p, p += c;
-      fold_norm (fb->w1, fb->b1, bw->conv1_w, bw->conv1_b, 2 * c, c, bw->norm1_w, bw->norm1_b);
-      fold_norm (fb->w4, fb->b4, bw->conv4_w, bw->conv4_b, 2 * c, c, bw->norm2_w, bw->norm2_b);
+      irc_fold_norm (fb->w1, fb->b1, bw->conv1_w, bw->conv1_b, 2 * c, c, bw->norm1_w, bw->norm1_b);
+      irc_fold_norm (fb->w4, fb->b4, bw->conv4_w, bw->conv4_b, 2 * c, c, bw->norm2_w, bw->norm2_b);
       for (int o = 0; o < c; o++) {
         for (int k = 0; k < c; k++)
           fb->w5[o * c + k] = bw->gamma[o] * bw->conv5_w[o * c + k];

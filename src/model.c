@@ -179,6 +179,20 @@ irc_weights_describe (irc_weights *w, const char *ep, irc_tensor_desc *descs, si
 
 #undef P
 
+void
+irc_fold_norm (float *w_out, float *b_out, const float *w, const float *b, int cout, int cin,
+    const float *scale, const float *shift)
+{
+  for (int o = 0; o < cout; o++) {
+    double acc = b[o];
+    for (int i = 0; i < cin; i++) {
+      w_out[o * cin + i] = w[o * cin + i] * scale[i];
+      acc += (double) w[o * cin + i] * shift[i];
+    }
+    b_out[o] = (float) acc;
+  }
+}
+
 /* ------------------------------------------------------------ model object */
 
 /* The model's block tables and tensor descriptors, without tensor storage:

@@ -72,6 +72,12 @@ size_t irc_weights_describe (irc_weights *w, const char *enc_prefix,
 irc_status irc_weights_init (irc_weights *w, const irc_config *cfg, irc_error *err);
 void irc_weights_clear (irc_weights *w);
 
+/* W' = W diag(scale), b' = b + W shift (accumulated in double): a
+ * LayerNorm's affine folded into the 1x1 convolution (cout x cin) after it.
+ * Every backend folds its NAFBlocks with this, so they agree bit for bit. */
+void irc_fold_norm (float *w_out, float *b_out, const float *w, const float *b, int cout,
+    int cin, const float *scale, const float *shift);
+
 /* The model object (internal layout). */
 struct irc_model {
   irc_weights w;

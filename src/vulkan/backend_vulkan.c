@@ -213,22 +213,6 @@ vk_mean (irc_backend *be, float *dst, irc_tensor src)
   irc_vk_dispatch (vb, IRC_VK_MEAN_FINAL, &a, 1, 1, 1);
 }
 
-/* W' = W diag(scale), b' = b + W shift: a LayerNorm's affine folded into the
- * 1x1 convolution after it (in double, as the CPU backend). */
-static void
-fold_norm (float *w_out, float *b_out, const float *w, const float *b, int cout, int cin,
-    const float *scale, const float *shift)
-{
-  for (int o = 0; o < cout; o++) {
-    double acc = b[o];
-    for (int i = 0; i < cin; i++) {
-      w_out[o * cin + i] = w[o * cin + i] * scale[i];
-      acc += (double) w[o * cin + i] * shift[i];
-    }
-    b_out[o] = (float) acc;
-  }
-}
-
 /* Uploads the weight arena and the folded blocks, once. */
 static irc_status
 upload_weights (vk_backend *vb, const irc_weights *w, irc_error *err)
@@ -262,10 +246,10 @@ upload_weights (vk_backend *vb, const irc_weights *w, irc_error *err)
       fb->src = bw;
 #define TAKE(field, count) \
       fb->field = d, d += (count) * sizeof (float), p += (count), off += (count)
-      fold_norm (p, p + 2 * c * c, bw->conv1_w, bw->conv1_b, 2 * c, c, bw->norm1_w, bw->norm1_b);
+      irc_fold_norm (p, p + 2 * c * c, bw->conv1_w, bw->conv1_b, 2 * c, c, bw->norm1_w, bw->norm1_b);
       TAKE (w1, 2 * c * c);
       TAKE (b1, 2 * c);
-      fold_norm (p, p + 2 * c * c, bw->conv4_w, bw->conv4_b, 2 * c, c, bw->norm2_w, bw->norm2_b);
+      irc_fold_norm (p, p + 2 * c * c, bw->conv4_w, bw->conv4_b, 2 * c, c, bw->norm2_w, bw->norm2_b);
       TAKE (w4, 2 * c * c);
       TAKE (b4, 2 * c);
       for (int o = 0; o < c; o++) {
