@@ -1,5 +1,6 @@
 /* element: the irconstyle element through GstHarness on tiny frames (the
- * bundled placeholder models restore nothing, so output must equal input),
+ * task= models here are pass-through fixtures, tests/make_identity_model.c,
+ * so output must equal input),
  * properties, errors, scene messages, flushes, renegotiation, state changes. */
 #include <gst/check/gstcheck.h>
 #include <gst/check/gstharness.h>
@@ -23,7 +24,7 @@ make_frame (const GstVideoInfo * info, guint seed)
 }
 
 /* Every format and some odd sizes: RGB-family frames come back bit-exact
- * through the pass-through placeholder model, YUV within one step, and
+ * through the pass-through model, YUV within one step, and
  * timestamps stay. */
 GST_START_TEST (test_formats)
 {
