@@ -9,40 +9,39 @@
 #include <math.h>
 #include <string.h>
 
-/* Losses: the golden README's 1e-5 relative. */
+/* The golden step is ill-conditioned in the encoder head: at batch 2 the two
+ * images' Linear outputs differ by a few ulps, BatchNorm1d scales that by
+ * 1/sqrt(eps) ~ 300, and the InfoNCE gradient cancels between the images on
+ * the way back. Exact arithmetic (reference.py in float64) lands 1.2e-3
+ * from the golden l_ce, 4.4e-4 from its queue and 1.5e-3 (NSE) from its
+ * encoder gradients; PyTorch itself in float32 on another BLAS kernel
+ * (OpenBLAS SkylakeX instead of the golden's Haswell/Zen) lands 3e-6,
+ * 6e-6 and 7e-8. The trainer therefore repeats PyTorch's float arithmetic
+ * in the encoder head and the InfoNCE loss (src/train/torch_cpu.h), and
+ * these tolerances are the golden README's. Measured (AMD EPYC, AVX-512):
+ * losses <= 5.4e-8 relative (l_ce 0), logits and queue 0, output 2.4e-7,
+ * gradient NSE <= 1.1e-12 (U-Net) and 1.0e-11 (encoder; its head 0),
+ * AdamW 5.6e-7, key encoder and BatchNorm statistics 0. */
+
+/* Losses: the README's 1e-5 relative. */
 #define TOL_LOSS 1e-5
-/* InfoNCE (and the total it dominates) on this golden is set by the last bit
- * of the codes: PyTorch computes GELU with oneDNN's vectorised erf
- * approximation (not correctly rounded), and the batch-2 BatchNorm of mlp2
- * amplifies a one-ulp change of q[0] ~300 times before the logits divide by
- * 0.07. PyTorch itself with a correctly rounded GELU lands 3.0e-5 from the
- * golden l_ce; we use the correctly rounded GELU and land 3.3e-5. */
-#define TOL_LOSS_CE 5e-5
 /* Gradients: normalised squared error sum (a-b)^2 / sum b^2 per tensor, the
- * README's 1e-8, except downstream of the encoder's BatchNorm (see below). */
+ * README's 1e-8, for every tensor: the Linear biases before the training-mode
+ * BatchNorms, whose gradient is zero in exact arithmetic, included (the golden
+ * holds PyTorch's rounding residue, ~1e-3, and so do we). */
 #define TOL_GRAD 1e-8
-/* The golden batch is two random images whose pooled encoder features agree
- * to ~3e-6 while BatchNorm1d (batch statistics, eps 1e-5) scales their
- * difference by ~300: every gradient that flows back through BatchNorm
- * (encoder_q) carries float32 rounding amplified ~1e4. PyTorch itself,
- * re-running reference.py on an AVX2 CPU, is 7e-8 away from the golden on
- * those tensors (float64 is 1.5e-3 away). 1e-6 bounds that floor with margin. */
-#define TOL_GRAD_BN 1e-6
-/* Parameters after AdamW, key encoder, running statistics: README's 1e-6 abs. */
+/* Parameters after AdamW, key encoder, running statistics, queue: 1e-6 abs. */
 #define TOL_ABS 1e-6
-/* Logits are q.k / 0.07 on unnormalised codes (|logit| ~ 6): the codes' float
- * rounding through BatchNorm shows here first. */
-#define TOL_LOGITS 1e-3
-#define TOL_OUTPUT 1e-5
-/* The Linear bias before a training-mode BatchNorm has zero gradient; the
- * golden's residue is ~1e-3 (|dy| ~ 10 times invstd ~ 300 times 2^-24). */
-#define TOL_ZERO_GRAD 1e-2
-/* Gradient elements below this fraction of their tensor's largest are in the
- * encoder's rounding noise (see TOL_GRAD_BN): their AdamW sign is arbitrary. */
-#define TOL_SIGN_NOISE 1e-3
-/* The queue receives q[1]: the codes' error (see TOL_LOSS_CE); PyTorch itself
- * is 6e-6 from the golden here. */
-#define TOL_QUEUE 1e-4
+/* Logits (|logit| ~ 6) and the output image, absolute. */
+#define TOL_LOGITS 1e-6
+#define TOL_OUTPUT 1e-6
+/* AdamW's first step moves a weight by lr g / (|g| + eps): by ~lr sign(g),
+ * unless |g| is near eps = 1e-8. Two convolution weight gradients of the
+ * golden are such values, 1e-7 where their tensor's largest is ~4: float
+ * rounding noise of a cancelling sum (oneDNN's summation order, not ours), so
+ * their AdamW step differs by a few 1e-6. Elements whose gradient is below
+ * this fraction of the tensor's largest are exempt from the AdamW check. */
+#define TOL_SIGN_NOISE 1e-6
 
 static float *
 read_f32 (const irc_st_file *f, const char *name, size_t *count)
@@ -102,13 +101,6 @@ nse (const float *a, const float *b, size_t n)
 }
 
 static int fails;
-
-static int
-is_bias_before_bn (const char *name)
-{
-  const size_t n = strlen (name);
-  return n > 12 && strcmp (name + n - 7, ".0.bias") == 0 && strstr (name, ".mlp") != NULL;
-}
 
 static void
 expect (int ok, const char *what, const char *name, double value, double tol)
@@ -196,8 +188,7 @@ main (void)
     float *g = read_f32 (f, name, NULL);
     const double rel = fabs (lv[i] - g[0]) / fabs (g[0]);
     printf ("loss %-10s %.9f golden %.9f rel %.2e\n", ln[i], lv[i], g[0], rel);
-    const double tol = i == 1 || i == 4 ? TOL_LOSS_CE : TOL_LOSS;
-    expect (rel <= tol, "loss", ln[i], rel, tol);
+    expect (rel <= TOL_LOSS, "loss", ln[i], rel, TOL_LOSS);
     free (g);
   }
   size_t n;
@@ -227,49 +218,37 @@ main (void)
     double gmax = 0;
     for (size_t j = 0; j < n; j++)
       gmax = fabs (g[j]) > gmax ? fabs (g[j]) : gmax;
-    if (enc && is_bias_before_bn (pn)) {
-      /* exactly zero in exact arithmetic (BatchNorm removes the batch mean):
-       * the golden holds PyTorch's rounding residue, ours must be as small */
-      double omax = 0;
-      for (size_t j = 0; j < n; j++)
-        omax = fabs (ours[j]) > omax ? fabs (ours[j]) : omax;
-      printf ("grad %s: zero in exact arithmetic; max |ours| %.1e, |golden| %.1e\n", pn, omax,
-          gmax);
-      expect (omax <= TOL_ZERO_GRAD && gmax <= TOL_ZERO_GRAD, "zero grad", pn, omax,
-          TOL_ZERO_GRAD);
-    } else {
-      const double v = nse (ours, g, n);
-      const double tol = enc ? TOL_GRAD_BN : TOL_GRAD;
-      if (getenv ("IRC_TEST_VERBOSE"))
-        printf ("grad %-48s nse %.2e\n", pn, v);
-      if (enc && v > worst_enc)
-        worst_enc = v;
-      if (!enc && v > worst_unet)
-        worst_unet = v;
-      expect (v <= tol, "grad", pn, v, tol);
-    }
+    const double v = nse (ours, g, n);
+    if (getenv ("IRC_TEST_VERBOSE"))
+      printf ("grad %-48s nse %.2e\n", pn, v);
+    if (enc && v > worst_enc)
+      worst_enc = v;
+    if (!enc && v > worst_unet)
+      worst_unet = v;
+    expect (v <= TOL_GRAD, "grad", pn, v, TOL_GRAD);
     char an[160];
     snprintf (an, sizeof an, "golden.adamw.%s", pn);
     float *pa = read_f32 (f, an, &n);
     float *p = irc_trainer_tensor (tr, IRC_TRAIN_PARAM, pn, &cnt);
     CHECK (p && cnt == n);
-    /* AdamW's first step moves each weight by ~lr * sign(grad): an element
-     * whose gradient is rounding noise (below TOL_SIGN_NOISE of the tensor's
-     * largest) may move either way; every other must match to 1e-6 */
-    size_t flips = 0;
+    /* see TOL_SIGN_NOISE */
+    size_t noise = 0;
     double worst = 0;
     for (size_t j = 0; j < n; j++) {
       const double d = fabs ((double) p[j] - pa[j]);
-      if (d > TOL_ABS && enc && (is_bias_before_bn (pn) || fabs (g[j]) <= TOL_SIGN_NOISE * gmax)) {
-        flips++;
+      if (d > TOL_ABS && fabs (g[j]) <= TOL_SIGN_NOISE * gmax) {
+        if (getenv ("IRC_TEST_VERBOSE"))
+          printf ("  %s[%zu]: gradient %.3e (ours %.3e, largest %.3e), AdamW off by %.1e\n", pn,
+              j, g[j], ours[j], gmax, d);
+        noise++;
         continue;
       }
       worst = d > worst ? d : worst;
     }
     worst_adamw = worst > worst_adamw ? worst : worst_adamw;
-    if (flips)
+    if (noise)
       printf ("adamw %s: %zu of %zu elements with noise-level gradients moved differently\n",
-          pn, flips, n);
+          pn, noise, n);
     expect (worst <= TOL_ABS, "adamw", pn, worst, TOL_ABS);
     free (g);
     free (pa);
@@ -311,7 +290,7 @@ main (void)
   g = read_f32 (f, "golden.queue_after", &n);
   e = max_abs (queue, g, n);
   printf ("queue max abs %.2e, pointer %lld\n", e, (long long) *irc_trainer_queue_ptr (tr));
-  expect (e <= TOL_QUEUE, "queue", "", e, TOL_QUEUE);
+  expect (e <= TOL_ABS, "queue", "", e, TOL_ABS);
   CHECK (*irc_trainer_queue_ptr (tr) == read_i64 (f, "golden.queue_ptr_after"));
   free (g);
 

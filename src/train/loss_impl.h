@@ -1,6 +1,8 @@
-/* loss_impl: the body of the losses, included by loss.c once per real type.
- * Values are rounded to T where PyTorch holds a float tensor (logits, Gram
- * matrices), so the float losses match the golden step to its tolerance. */
+/* loss_impl: the body of the losses, included by loss.c once per real type
+ * (T, FN, FMA, and EXP, LOG, ROW_SUM, VEC_SUM: PyTorch's float functions
+ * and summation orders for T = float, see torch_cpu.h). Values are rounded
+ * to T where PyTorch holds a float tensor (logits, Gram matrices), so the
+ * float losses match the golden step to its tolerance. */
 
 double
 FN (irc_tr_l1) (T *grad, const T *out, const T *gt, size_t count)
@@ -16,43 +18,67 @@ FN (irc_tr_l1) (T *grad, const T *out, const T *gt, size_t count)
   return s / (double) count;
 }
 
-double
+/* In float this is InfoNCE as PyTorch computes it (torch_cpu.h), because
+ * its gradient cancels between the two images of the golden batch inside the
+ * encoder's BatchNorm: logits [q.k as ATen sums the products, q @ queue as
+ * sgemm chains it] / t; log_softmax with SLEEF's exp and log and ATen's
+ * summation; then nll_loss's and log_softmax's backward, over t. dq gets
+ * the queue path (sgemm again) and then the key path, in autograd's order. */
+IRC_TR_FMA_CLONES double
 FN (irc_tr_infonce) (T *dq, T *logits, const T *q, const T *k, const T *queue, int n, int d,
     int K, double t)
 {
   const int m = K + 1;
-  const T tt = (T) t;
+  const T tt = (T) t, g_nll = -((T) 1 / (T) n);
+  T *tmp = malloc (sizeof (T) * ((size_t) m + d));
+  if (!tmp)
+    return NAN;
+  T *acc = tmp + m;
   double loss = 0;
   for (int i = 0; i < n; i++) {
+    const T *qi = q + (size_t) i * d, *ki = k + (size_t) i * d;
     T *l = logits + (size_t) i * m;
-    double acc = 0;
     for (int c = 0; c < d; c++)
-      acc += (double) q[i * d + c] * k[i * d + c];
-    l[0] = (T) acc / tt;
-    for (int j = 0; j < K; j++) {
-      acc = 0;
-      for (int c = 0; c < d; c++)
-        acc += (double) q[i * d + c] * queue[(size_t) c * K + j];
-      l[1 + j] = (T) acc / tt;
-    }
-    double mx = l[0];
+      acc[c] = qi[c] * ki[c];
+    l[0] = ROW_SUM (acc, d) / tt;
     for (int j = 1; j < m; j++)
-      mx = l[j] > mx ? l[j] : mx;
-    double se = 0;
-    for (int j = 0; j < m; j++)
-      se += exp (l[j] - mx);
-    loss += mx + log (se) - l[0];
-    /* d/dlogit = (softmax - onehot) / n, then through the 1/t scaling */
-    for (int j = 0; j < m; j++) {
-      const double g = (exp (l[j] - mx) / se - (j == 0)) / n / t;
-      if (j == 0)
-        for (int c = 0; c < d; c++)
-          dq[i * d + c] += (T) (g * k[i * d + c]);
-      else
-        for (int c = 0; c < d; c++)
-          dq[i * d + c] += (T) (g * queue[(size_t) c * K + j - 1]);
+      l[j] = 0;
+    for (int c = 0; c < d; c++) {
+      const T a = qi[c], *row = queue + (size_t) c * K;
+      for (int j = 0; j < K; j++)
+        l[1 + j] = FMA (a, row[j], l[1 + j]);
     }
+    T mx = l[0];
+    for (int j = 1; j < m; j++) {
+      l[j] /= tt;
+      mx = l[j] > mx ? l[j] : mx;
+    }
+    for (int j = 0; j < m; j++)
+      tmp[j] = EXP (l[j] - mx);
+    const T lse = LOG (VEC_SUM (tmp, m));
+    /* tmp = dloss / dlogit / t from the log-probabilities */
+    for (int j = 0; j < m; j++) {
+      const T lp = (l[j] - mx) - lse;
+      if (j == 0)
+        loss -= lp;
+      tmp[j] = ((j == 0 ? g_nll : (T) 0) - EXP (lp) * g_nll) / tt;
+    }
+    /* eight chains at a time, each along a contiguous queue row */
+    for (int c0 = 0; c0 < d; c0 += 8) {
+      const int cn = d - c0 < 8 ? d - c0 : 8;
+      T a8[8] = {0};
+      for (int j = 0; j < K; j++) {
+        const T g = tmp[1 + j];
+        for (int r = 0; r < cn; r++)
+          a8[r] = FMA (g, queue[(size_t) (c0 + r) * K + j], a8[r]);
+      }
+      for (int r = 0; r < cn; r++)
+        dq[i * d + c0 + r] += a8[r];
+    }
+    for (int c = 0; c < d; c++)
+      dq[i * d + c] += tmp[0] * ki[c];
   }
+  free (tmp);
   return loss / n;
 }
 
@@ -60,11 +86,13 @@ double
 FN (irc_tr_content) (T *dq, const T *q, const T *k, int n, int d)
 {
   const size_t count = (size_t) n * d;
+  /* mean's backward (1 / count) times pow's (2 e), each rounded as PyTorch */
+  const T inv = (T) 1 / (T) count;
   double s = 0;
   for (size_t i = 0; i < count; i++) {
     const T e = q[i] - k[i];
     s += (double) e * e;
-    dq[i] += (T) (2.0 * e / (double) count);
+    dq[i] += inv * (2 * e);
   }
   return s / (double) count;
 }

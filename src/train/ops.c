@@ -8,6 +8,7 @@
 #endif
 
 #include "train/ops.h"
+#include "train/torch_cpu.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -19,6 +20,11 @@
 #include <unistd.h>
 #ifdef _OPENMP
 #include <omp.h>
+#endif
+
+/* the BatchNorm and Linear ops repeat PyTorch's roundings (torch_cpu.h) */
+#ifdef __clang__
+#pragma STDC FP_CONTRACT OFF
 #endif
 
 /* Scratch private to the calling thread: OpenMP keeps its pool threads, so
@@ -239,19 +245,41 @@ irc_tr_col_floats (int cin, int ho, int wo)
   return (size_t) cin * 9 * ho * wo;
 }
 
+/* GELU in float is PyTorch's CPU GELU (oneDNN's, torch_cpu.c): the
+ * encoder's BatchNorm amplifies its last bit; in double, for the gradient
+ * checks, the exact function. */
+static double
+gelu_d (double x)
+{
+  return 0.5 * x * (1.0 + erf (x * M_SQRT1_2));
+}
+
+static double
+gelu_grad_d (double x)
+{
+  const double cdf = 0.5 * (1.0 + erf (x * M_SQRT1_2));
+  return cdf + x * exp (-0.5 * x * x) * (0.5 * M_2_SQRTPI * M_SQRT1_2);
+}
+
 #define T float
 #define FN(name) name##_f
 #define GEMM cblas_sgemm
 #define FMA fmaf
+#define GELU irc_tr_torch_gelu
+#define GELU_GRAD irc_tr_torch_gelu_grad
 #include "train/ops_impl.h"
 #undef T
 #undef FN
 #undef GEMM
 #undef FMA
+#undef GELU
+#undef GELU_GRAD
 #undef LN_BLOCK
 
 #define T double
 #define FN(name) name##_d
 #define GEMM cblas_dgemm
 #define FMA fma
+#define GELU gelu_d
+#define GELU_GRAD gelu_grad_d
 #include "train/ops_impl.h"

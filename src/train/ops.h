@@ -65,7 +65,8 @@
    * the other, accumulated */                                                         \
   void irc_tr_unshuffle##S (T *dst, const T *src, int c, int n, int h, int w, int acc); \
   void irc_tr_shuffle##S (T *dst, const T *src, int c, int n, int h, int w, int acc);  \
-  /* F.linear on N rows: dst (N x out) = src (N x in) W^T + b */                       \
+  /* F.linear on N rows: dst (N x out) = src (N x in) W^T + b, rounded as PyTorch's  \
+   * CPU addmm (one fused multiply-add chain per element, torch_cpu.h) */              \
   void irc_tr_linear_fwd##S (T *dst, const T *src, int n, int in, const T *wt,        \
       const T *bias, int out);                                                         \
   void irc_tr_linear_bwd##S (T *dsrc, T *dwt, T *dbias, const T *dout, const T *src,  \
@@ -78,7 +79,8 @@
       double eps);                                                                     \
   void irc_tr_batchnorm_bwd##S (T *dsrc, T *dwt, T *dbias, const T *dout,              \
       const T *src, const T *mean, const T *invstd, int n, int c, const T *wt);         \
-  /* exact (erf) GELU; backward from the input */                                      \
+  /* erf GELU: PyTorch's CPU approximation in float (torch_cpu.h), exact in double;  \
+   * backward from the input */                                                        \
   void irc_tr_gelu_fwd##S (T *dst, const T *src, size_t count);                        \
   void irc_tr_gelu_bwd##S (T *dsrc, const T *dout, const T *src, size_t count);        \
   /* global average pool of (c, N, hw) into N x c rows */                              \

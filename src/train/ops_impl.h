@@ -954,45 +954,57 @@ FN (irc_tr_shuffle) (T *dst, const T *src, int c, int n, int h, int w, int acc)
 
 /* ------------------------------------------------------------ vectors */
 
-void
+/* F.linear as PyTorch's addmm computes it through OpenBLAS's sgemm (Haswell
+ * and Zen kernels) at batch 2, the golden step's: one fused multiply-add
+ * chain per output element in the order of the summed index, then the bias.
+ * The encoder's BatchNorm makes that last bit matter (torch_cpu.h). Larger
+ * batches OpenBLAS blocks differently; the chain is as accurate. */
+IRC_TR_FMA_CLONES void
 FN (irc_tr_linear_fwd) (T *dst, const T *src, int n, int in, const T *wt, const T *bias,
     int out)
 {
   for (int i = 0; i < n; i++)
     for (int o = 0; o < out; o++) {
-      double acc = 0;
+      T acc = 0;
       for (int j = 0; j < in; j++)
-        acc += (double) src[i * in + j] * wt[o * in + j];
-      dst[i * out + o] = (T) ((T) acc + (bias ? bias[o] : 0));
+        acc = FMA (src[i * in + j], wt[o * in + j], acc);
+      dst[i * out + o] = bias ? acc + bias[o] : acc;
     }
 }
 
-void
+/* addmm's backward: dW^T = x^T dy and dx = dy W (sgemm again), the bias
+ * gradient a column sum in T */
+IRC_TR_FMA_CLONES void
 FN (irc_tr_linear_bwd) (T *dsrc, T *dwt, T *dbias, const T *dout, const T *src, int n,
     int in, const T *wt, int out)
 {
+  T acc[in];
   for (int o = 0; o < out; o++) {
-    for (int j = 0; j < in; j++) {
-      double acc = 0;
-      for (int i = 0; i < n; i++)
-        acc += (double) dout[i * out + o] * src[i * in + j];
-      dwt[o * in + j] += (T) acc;
-    }
-    if (dbias) {
-      double acc = 0;
-      for (int i = 0; i < n; i++)
-        acc += dout[i * out + o];
-      dbias[o] += (T) acc;
-    }
-  }
-  if (dsrc)
+    for (int j = 0; j < in; j++)
+      acc[j] = 0;
     for (int i = 0; i < n; i++)
-      for (int j = 0; j < in; j++) {
-        double acc = 0;
-        for (int o = 0; o < out; o++)
-          acc += (double) dout[i * out + o] * wt[o * in + j];
-        dsrc[i * in + j] += (T) acc;
-      }
+      for (int j = 0; j < in; j++)
+        acc[j] = FMA (src[i * in + j], dout[i * out + o], acc[j]);
+    for (int j = 0; j < in; j++)
+      dwt[o * in + j] += acc[j];
+  }
+  if (dbias)
+    for (int o = 0; o < out; o++) {
+      T s = 0;
+      for (int i = 0; i < n; i++)
+        s += dout[i * out + o];
+      dbias[o] += s;
+    }
+  if (dsrc)
+    for (int i = 0; i < n; i++) {
+      for (int j = 0; j < in; j++)
+        acc[j] = 0;
+      for (int o = 0; o < out; o++)
+        for (int j = 0; j < in; j++)
+          acc[j] = FMA (dout[i * out + o], wt[o * in + j], acc[j]);
+      for (int j = 0; j < in; j++)
+        dsrc[i * in + j] += acc[j];
+    }
 }
 
 /* With a batch of two nearly identical images, x - mean is a difference of
@@ -1053,24 +1065,20 @@ FN (irc_tr_batchnorm_bwd) (T *dsrc, T *dwt, T *dbias, const T *dout, const T *sr
   }
 }
 
+/* GELU and GELU_GRAD are PyTorch's CPU float GELU for T = float, the exact
+ * function for T = double (ops.c) */
 void
 FN (irc_tr_gelu_fwd) (T *dst, const T *src, size_t count)
 {
-  for (size_t i = 0; i < count; i++) {
-    const double x = src[i];
-    dst[i] = (T) (0.5 * x * (1.0 + erf (x * M_SQRT1_2)));
-  }
+  for (size_t i = 0; i < count; i++)
+    dst[i] = GELU (src[i]);
 }
 
 void
 FN (irc_tr_gelu_bwd) (T *dsrc, const T *dout, const T *src, size_t count)
 {
-  for (size_t i = 0; i < count; i++) {
-    const double x = src[i];
-    const double cdf = 0.5 * (1.0 + erf (x * M_SQRT1_2));
-    const double pdf = exp (-0.5 * x * x) * (0.5 * M_2_SQRTPI * M_SQRT1_2);
-    dsrc[i] += (T) (dout[i] * (cdf + x * pdf));
-  }
+  for (size_t i = 0; i < count; i++)
+    dsrc[i] += GELU_GRAD (src[i]) * dout[i];
 }
 
 void

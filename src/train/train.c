@@ -229,10 +229,18 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
   memset (g->dcode[0], 0, (size_t) n * code * sizeof (float));
   memset (g->dcode[1], 0, (size_t) n * code * sizeof (float));
   L.l_pix = irc_tr_l1_f (g->dout, g->out, tr->gt, 3 * g->p[0]);
+  for (size_t i = 0; i < tr->c[COPY_GRAD].n; i++) {
+    const irc_tensor_desc *d = &tr->c[COPY_GRAD].descs[i];
+    if (d->slot)
+      memset (*d->slot, 0, d->count * sizeof (float));
+  }
+  /* The U-Net's backward runs before the ConStyle losses add their gradients
+   * to the codes: q[1]'s gradient is then summed in autograd's order (U-Net,
+   * content, style, InfoNCE), which the encoder's BatchNorm can tell apart
+   * (torch_cpu.h) */
+  irc_tr_unet_bwd (g, w, gw, enc_train);
   if (joint) {
     const float *q0 = g->eq.code[0], *q1 = g->eq.code[1], *k = g->ek.code[1];
-    L.l_ce = irc_tr_infonce_f (g->dcode[1], tr->logits, q1, k, tr->queue, n, code, K,
-        p->moco_t);
     L.l_content = irc_tr_content_f (g->dcode[1], q1, k, n, code);
     /* negatives: the entries after this batch's slot and the ones it overwrites */
     const int64_t next = (tr->queue_ptr + n) % K;
@@ -242,6 +250,8 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
     const double nn = (double) code * n;
     L.l_style = irc_tr_style_term_f (g->dcode[0], q0, neg_next, n, code, nn)
         + irc_tr_style_term_f (g->dcode[1], q1, neg_old, n, code, nn);
+    L.l_ce = irc_tr_infonce_f (g->dcode[1], tr->logits, q1, k, tr->queue, n, code, K,
+        p->moco_t);
   }
   L.total = L.l_pix + L.l_ce + L.l_content + L.l_style;
   to_nchw (tr->out, g->out, n, 3, hw);
@@ -271,12 +281,6 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
       memcpy (*ema->descs[i].slot, *d->slot, d->count * sizeof (float));
   }
 
-  for (size_t i = 0; i < tr->c[COPY_GRAD].n; i++) {
-    const irc_tensor_desc *d = &tr->c[COPY_GRAD].descs[i];
-    if (d->slot)
-      memset (*d->slot, 0, d->count * sizeof (float));
-  }
-  irc_tr_unet_bwd (g, w, gw, enc_train);
   if (enc_train)
     irc_tr_encoder_bwd (g, &w->enc, &gw->enc);
 
