@@ -1,7 +1,9 @@
 /* box_mean: NAFNet TLC's local average pool (irc_ref_local_mean): each
  * pixel's mean over the kh x kw window centred on it, windows clamped inside
  * the image. Two separable passes: PASS 0 sums kh rows for every valid window
- * row (vh x w), PASS 1 sums kw of those and divides. */
+ * row (vh x w), PASS 1 sums kw of those and divides. With fp16 storage (IRC_FP16)
+ * PASS 0 keeps row means instead: half precision could not hold a sum of kh
+ * values, and the divisions split as kh then kw. */
 #version 450
 #include "common.glsl"
 
@@ -19,8 +21,11 @@ main ()
       return;
     float s = 0.0;
     for (uint i = 0u; i < kh; i++)
-      s += a.src.v[(c * h + y + i) * w + x];
-    a.dst.v[(c * vh + y) * w + x] = s;
+      s += LD (a.src, (c * h + y + i) * w + x);
+#ifdef IRC_FP16
+    s /= float (kh);
+#endif
+    ST (a.dst, (c * vh + y) * w + x, s);
   } else {
     if (x >= w || y >= h)
       return;
@@ -29,7 +34,11 @@ main ()
     const uint vx = uint (clamp (int (x) - ox, 0, int (vw) - 1));
     float s = 0.0;
     for (uint j = 0u; j < kw; j++)
-      s += a.src.v[(c * vh + vy) * w + vx + j];
-    a.dst.v[(c * h + y) * w + x] = s / float (kh * kw);
+      s += LD (a.src, (c * vh + vy) * w + vx + j);
+#ifdef IRC_FP16
+    ST (a.dst, (c * h + y) * w + x, s / float (kw));
+#else
+    ST (a.dst, (c * h + y) * w + x, s / float (kh * kw));
+#endif
   }
 }

@@ -22,7 +22,7 @@ main ()
    * stops the compiler from reassociating the compensation away */
   precise float s = 0.0, comp = 0.0;
   for (uint i = start + lid; i < end; i += WG) {
-    precise float y = a.src.v[ch * plane + i] - comp;
+    precise float y = LD (a.src, ch * plane + i) - comp;
     precise float t = s + y;
     comp = (t - s) - y;
     s = t;
@@ -35,5 +35,5 @@ main ()
     barrier ();
   }
   if (lid == 0u)
-    a.dst.v[ch * a.extra0 + chunk] = part[0];
+    AS_F32 (a.dst).v[ch * a.extra0 + chunk] = part[0];
 }

@@ -32,9 +32,9 @@ fetch (uint k, uint p, uint n)
       x *= load4 (s, i + a.cin * plane);
   } else {
     [[unroll]] for (uint q = 0u; q < PX; q++) {
-      x[q] = q < n ? s.v[i + q] : 0.0;
+      x[q] = q < n ? LD (s, i + q) : 0.0;
       if (MODE == 2u)
-        x[q] *= q < n ? s.v[i + a.cin * plane + q] : 0.0;
+        x[q] *= q < n ? LD (s, i + a.cin * plane + q) : 0.0;
     }
   }
   return x;
@@ -80,7 +80,7 @@ main ()
   for (; k < a.cin; k++) {
     const vec4 x = (fetch (k, p, n) - mu) * rstd;
     [[unroll]] for (uint j = 0u; j < OCB; j++)
-      acc[j] += a.wt.v[wrow[j] + k] * x;
+      acc[j] += LD (a.wt, wrow[j] + k) * x;
   }
   [[unroll]] for (uint j = 0u; j < OCB; j++) {
     const uint o = o0 + j;
@@ -89,7 +89,7 @@ main ()
     const uint i = o * plane + p;
     vec4 r = acc[j];
     if ((a.flags & FLAG_BIAS) != 0u)
-      r += a.bias.v[o];
+      r += LD (a.bias, o);
     if ((a.flags & FLAG_LEAKY) != 0u)
       r = max (r, 0.1 * r);
     if (n == PX) {
@@ -98,7 +98,7 @@ main ()
       store4 (a.dst, i, r);
     } else {
       for (uint q = 0u; q < n; q++)
-        a.dst.v[i + q] = r[q] + ((a.flags & FLAG_RESIDUAL) != 0u ? a.res.v[i + q] : 0.0);
+        ST (a.dst, i + q, r[q] + ((a.flags & FLAG_RESIDUAL) != 0u ? LD (a.res, i + q) : 0.0));
     }
   }
 }

@@ -47,12 +47,12 @@ main ()
         } else {
           const vec4 q = load4 (a.src, row + uint (xs) + 4u);
           v[4] = q.x, v[5] = q.y, v[6] = q.z, v[7] = q.w;
-          v[8] = a.src.v[row + uint (xs) + 8u];
+          v[8] = LD (a.src, row + uint (xs) + 8u);
         }
       } else {
         [[unroll]] for (int i = 0; i < 9; i++) {
           const int ix = xs + i;
-          v[i] = i < int (SPAN) && ix >= 0 && ix < int (a.wi) ? a.src.v[row + uint (ix)] : 0.0;
+          v[i] = i < int (SPAN) && ix >= 0 && ix < int (a.wi) ? LD (a.src, row + uint (ix)) : 0.0;
         }
       }
       const uint wo = ci * 9u + uint (ky) * 3u;
@@ -73,7 +73,7 @@ main ()
     if (LAYOUT == 0u) {
       const uint i = (o * a.ho + y) * a.wo + x0;
       if ((a.flags & FLAG_BIAS) != 0u)
-        r += a.bias.v[o];
+        r += LD (a.bias, o);
       if ((a.flags & FLAG_LEAKY) != 0u)
         r = max (r, 0.1 * r);
       if (n == PX) {
@@ -82,20 +82,20 @@ main ()
         store4 (a.dst, i, r);
       } else {
         for (uint px = 0u; px < n; px++)
-          a.dst.v[i + px] = r[px] + ((a.flags & FLAG_RESIDUAL) != 0u ? a.res.v[i + px] : 0.0);
+          ST (a.dst, i + px, r[px] + ((a.flags & FLAG_RESIDUAL) != 0u ? LD (a.res, i + px) : 0.0));
       }
     } else if (LAYOUT == 1u) {
       /* out[o*4 + 2i + j][y/2][x/2] = conv[o][y][x] */
       const uint h2 = a.ho / 2u, w2 = a.wo / 2u;
       for (uint px = 0u; px < n; px++) {
         const uint x = x0 + px;
-        a.dst.v[((o * 4u + 2u * (y & 1u) + (x & 1u)) * h2 + (y >> 1)) * w2 + (x >> 1)] = r[px];
+        ST (a.dst, ((o * 4u + 2u * (y & 1u) + (x & 1u)) * h2 + (y >> 1)) * w2 + (x >> 1), r[px]);
       }
     } else {
       /* out[k][2y + i][2x + j] = conv[k*4 + 2i + j][y][x] */
       const uint k = o >> 2, i = (o >> 1) & 1u, jj = o & 1u;
       for (uint px = 0u; px < n; px++)
-        a.dst.v[(k * 2u * a.ho + 2u * y + i) * 2u * a.wo + 2u * (x0 + px) + jj] = r[px];
+        ST (a.dst, (k * 2u * a.ho + 2u * y + i) * 2u * a.wo + 2u * (x0 + px) + jj, r[px]);
     }
   }
 }

@@ -15,7 +15,7 @@ dw (uint ch, uint x0, uint y)
   const uint plane = a.ho * a.wo;
   const int xs = int (x0) - 1;
   const bool inside = xs >= 0 && xs + 6 <= int (a.wo);
-  vec4 acc = vec4 (a.bias.v[ch]);
+  vec4 acc = vec4 (LD (a.bias, ch));
   [[unroll]] for (int ky = 0; ky < 3; ky++) {
     const int iy = int (y) + ky - 1;
     if (iy < 0 || iy >= int (a.ho))
@@ -29,7 +29,7 @@ dw (uint ch, uint x0, uint y)
     } else {
       [[unroll]] for (int i = 0; i < 6; i++) {
         const int ix = xs + i;
-        v[i] = ix >= 0 && ix < int (a.wo) ? a.src.v[row + uint (ix)] : 0.0;
+        v[i] = ix >= 0 && ix < int (a.wo) ? LD (a.src, row + uint (ix)) : 0.0;
       }
     }
     const vec3 w = load3 (a.wt, ch * 9u + uint (ky) * 3u);
@@ -52,5 +52,5 @@ main ()
     store4 (a.dst, i, g);
   else
     for (uint q = 0u; q < n; q++)
-      a.dst.v[i + q] = g[q];
+      ST (a.dst, i + q, g[q]);
 }

@@ -11,7 +11,7 @@ main ()
   for (uint c = gl_LocalInvocationID.x; c < a.cout; c += 64u) {
     float s = 0.0;
     for (uint j = 0u; j < a.extra0; j++)
-      s += a.src.v[c * a.extra0 + j];
-    a.dst.v[c] = s / float (a.n);
+      s += AS_F32 (a.src).v[c * a.extra0 + j];
+    ST (a.dst, c, s / float (a.n));
   }
 }

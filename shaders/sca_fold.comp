@@ -19,17 +19,17 @@ main ()
   for (uint k = lid; k < c; k += WG) {
     float acc = 0.0;
     for (uint j = 0u; j < a.extra0; j++)
-      acc += a.src.v[k * a.extra0 + j];
+      acc += AS_F32 (a.src).v[k * a.extra0 + j];
     mean[k] = acc / float (a.n);
   }
   barrier ();
   for (uint o = lid; o < c; o += WG) {
-    float acc = a.bias.v[o];
+    float acc = LD (a.bias, o);
     for (uint k = 0u; k < c; k++)
-      acc += a.wt.v[o * c + k] * mean[k];
+      acc += LD (a.wt, o * c + k) * mean[k];
     s[o] = acc;
   }
   barrier ();
   for (uint i = lid; i < c * c; i += WG)
-    a.dst.v[i] = a.src2.v[i] * s[i % c];
+    ST (a.dst, i, LD (a.src2, i) * s[i % c]);
 }

@@ -88,6 +88,7 @@ typedef struct {
   size_t acts_count;
   int device;             /* device index, -1 = choose (see IRC_VULKAN_DEVICE) */
   int gpu_only;           /* refuse a CPU device (lavapipe) when choosing */
+  int fp16;               /* store tensors as half floats (irc_net_params.vulkan_fp16) */
 } irc_vulkan_params;
 
 irc_status irc_backend_vulkan_new (const irc_weights *w, int cap_h, int cap_w,

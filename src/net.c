@@ -145,7 +145,7 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
       /* auto takes Vulkan only on a real GPU (or a device forced by
        * IRC_VULKAN_DEVICE); otherwise, or when that fails, the CPU */
       const irc_vulkan_params vp = {model->arena, model->arena_count, n->arena, total,
-        params->device, params->backend == IRC_BACKEND_AUTO};
+        params->device, params->backend == IRC_BACKEND_AUTO, params->vulkan_fp16 != 0};
       irc_error verr = {0};
       st = irc_backend_vulkan_new (n->w, n->cap_h, n->cap_w, &vp, &n->be,
           params->backend == IRC_BACKEND_VULKAN ? err : &verr);

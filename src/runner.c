@@ -134,6 +134,7 @@ irc_runner_new (const irc_model *model, const irc_runner_params *params, irc_run
   np.backend = p->backend;
   np.threads = p->threads;
   np.device = p->device;
+  np.vulkan_fp16 = p->vulkan_fp16;
   np.tlc_window = tlc_window_for (model, p->tlc_window);
   irc_status st = irc_net_new (model, r->region_w, r->region_h, &np, &r->net, err);
   if (st == IRC_OK && r->tiled) {

@@ -8,6 +8,9 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
+/* the element's backend enum: auto, cpu, vulkan */
+#define GST_IRCONSTYLE_BACKEND_VULKAN_VALUE 2
+
 static GstBuffer *
 make_frame (const GstVideoInfo * info, guint seed)
 {
@@ -88,14 +91,15 @@ GST_START_TEST (test_properties)
   fail_unless (e != NULL);
   g_object_set (e, "task", 2, "model", "/tmp/x.safetensors", "backend", 1, "device", 3,
       "tile-size", 256, "tile-overlap", 48, "scene-threshold", 0.5f, "style-interval", 12,
-      "threads", 2, NULL);
+      "threads", 2, "fp16", TRUE, NULL);
   gint task, backend, device, tile, overlap, interval, threads;
+  gboolean fp16;
   gfloat thr;
   gchar *model;
   guint64 frames, scenes;
   g_object_get (e, "task", &task, "model", &model, "backend", &backend, "device", &device,
       "tile-size", &tile, "tile-overlap", &overlap, "scene-threshold", &thr,
-      "style-interval", &interval, "threads", &threads, "frames-processed", &frames,
+      "style-interval", &interval, "threads", &threads, "fp16", &fp16, "frames-processed", &frames,
       "scenes-detected", &scenes, NULL);
   fail_unless_equals_int (task, 2);
   fail_unless_equals_string (model, "/tmp/x.safetensors");
@@ -106,12 +110,77 @@ GST_START_TEST (test_properties)
   fail_unless (thr == 0.5f);
   fail_unless_equals_int (interval, 12);
   fail_unless_equals_int (threads, 2);
+  fail_unless (fp16);
   fail_unless_equals_uint64 (frames, 0);
   fail_unless_equals_uint64 (scenes, 0);
   g_free (model);
   gst_object_unref (e);
 }
 GST_END_TEST;
+
+/* fp16=true with backend=vulkan: on a device with 16-bit storage (lavapipe
+ * has it) the pass-through model gives the input back within one 8-bit step
+ * (a half float holds 11 significant bits). Without a Vulkan device, or
+ * without 16-bit storage, the element warns saying so and runs on the CPU. */
+GST_START_TEST (test_fp16)
+{
+  GstHarness *h = gst_harness_new ("irconstyle");
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  g_object_set (h->element, "backend", GST_IRCONSTYLE_BACKEND_VULKAN_VALUE, "fp16", TRUE, NULL);
+  const gchar *caps = "video/x-raw,format=RGB,width=24,height=16,framerate=25/1";
+  gst_harness_set_caps_str (h, caps, caps);
+  GstVideoInfo info;
+  GstCaps *c = gst_caps_from_string (caps);
+  fail_unless (gst_video_info_from_caps (&info, c));
+  gst_caps_unref (c);
+  GstBuffer *in = make_frame (&info, 5);
+  GstBuffer *copy = gst_buffer_copy_deep (in);
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h);
+  fail_unless (out != NULL);
+  GstVideoFrame a, b;
+  fail_unless (gst_video_frame_map (&a, &info, copy, GST_MAP_READ));
+  fail_unless (gst_video_frame_map (&b, &info, out, GST_MAP_READ));
+  gint worst = 0;
+  for (gint y = 0; y < 16; y++) {
+    const guint8 *ra = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&a, 0)
+        + y * GST_VIDEO_FRAME_PLANE_STRIDE (&a, 0);
+    const guint8 *rb = (const guint8 *) GST_VIDEO_FRAME_PLANE_DATA (&b, 0)
+        + y * GST_VIDEO_FRAME_PLANE_STRIDE (&b, 0);
+    for (gint x = 0; x < 24 * 3; x++)
+      worst = MAX (worst, ABS ((gint) ra[x] - (gint) rb[x]));
+  }
+  fail_unless (worst <= 1, "fp16 pass-through differs by %d levels", worst);
+  gchar *in_use = NULL;
+  g_object_get (h->element, "backend-in-use", &in_use, NULL);
+  if (!g_str_has_prefix (in_use, "vulkan")) {
+    /* the fallback must say why: libirc's reason is the warning's debug text */
+    GstMessage *msg = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING);
+    fail_unless (msg != NULL, "ran on %s without a warning", in_use);
+    GError *error = NULL;
+    gchar *debug = NULL;
+    gst_message_parse_warning (msg, &error, &debug);
+    const gchar *why = debug ? debug : "";
+    fail_unless (strstr (why, "no Vulkan device") || strstr (why, "16-bit storage")
+        || strstr (why, "loader") || strstr (why, "no usable device"),
+        "unexpected Vulkan failure: %s", why);
+    GST_INFO ("no Vulkan device with 16-bit storage here: %s", why);
+    g_error_free (error);
+    g_free (debug);
+    gst_message_unref (msg);
+  }
+  g_free (in_use);
+  gst_video_frame_unmap (&a);
+  gst_video_frame_unmap (&b);
+  gst_buffer_unref (copy);
+  gst_buffer_unref (out);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
 
 /* A pipeline ending in an error message (or EOS), returns the message. */
 static GstMessage *
@@ -323,6 +392,7 @@ irconstyle_suite (void)
   suite_add_tcase (s, tc);
   tcase_add_test (tc, test_formats);
   tcase_add_test (tc, test_properties);
+  tcase_add_test (tc, test_fp16);
   tcase_add_test (tc, test_bad_models);
   tcase_add_test (tc, test_scenes_and_flush);
   tcase_add_test (tc, test_renegotiation);

@@ -1,7 +1,9 @@
 /* vulkan: the Vulkan backend against the reference backend op by op on odd
  * shapes, the golden files through the whole network, one submission per
- * cached-code frame, the CPU fallback, and a validation-layer run.
- * Skips (77) only when the machine has no Vulkan device at all. */
+ * cached-code frame, the same with fp16 storage at its own tolerance, the CPU
+ * fallback, and a validation-layer run. Skips (77) only when the machine has
+ * no Vulkan device at all; the fp16 parts alone skip on a device without
+ * 16-bit storage. */
 #include "backend.h"
 #include "common.h"
 #include "safetensors.h"
@@ -16,8 +18,33 @@
 /* PyTorch float32 against our float32 in another summation order (the golden
  * README's tolerance for every tensor). */
 #define GOLDEN_TOL 1e-4
+/* fp16 storage: inputs, weights and every stored result are rounded to half
+ * (relative error up to 2^-11 = 4.9e-4 each, normalised squared error about
+ * 2^-22 / 3 = 8e-8 per rounding); an op rounds three or four times. Measured
+ * on lavapipe: at most 3.7e-7. */
+#define OP_TOL_FP16 2e-6
+/* Whole network with fp16 storage, max abs error on every golden tensor:
+ * the output (values in -0.6 .. 1.3) is itself stored as half, which alone
+ * costs up to 4.9e-4 at |x| >= 1, and each stored activation before it adds
+ * rounding of the same relative size. Measured on lavapipe (round to
+ * nearest): 7.9e-4 (infer_small), 1.0e-3 (infer_medium), 9.1e-4 (TLC run).
+ * 3e-3 leaves room for a GPU that converts by truncation (twice the error);
+ * a wrong index or a lost conversion is orders of magnitude above. */
+#define FP16_GOLDEN_TOL 3e-3
+/* fp16 output against the fp32 storage's output: 8-bit quantisation of an
+ * image is itself noise at 10 log10 (12 * 255^2) = 58.9 dB, so above 60 dB
+ * the fp16 error is smaller than the rounding of the 8-bit frame it ends in.
+ * Measured on lavapipe: 74.0 dB (infer_small), 73.3 dB (infer_medium). */
+#define FP16_PSNR 60.0
 
 static unsigned rng = 12345;
+
+/* The error of asking fp16 storage of a device without it. */
+static int
+lacks_fp16 (const irc_error *err)
+{
+  return err->status == IRC_ERR_UNSUPPORTED && strstr (err->message, "16-bit storage");
+}
 
 static float
 rnd (void)
@@ -190,9 +217,13 @@ count_of (irc_tensor t)
   return (size_t) t.c * t.h * t.w;
 }
 
+/* Every op case against the reference; with @fp16 through half-precision
+ * storage at OP_TOL_FP16. Returns the failures, or -1 when the device lacks
+ * 16-bit storage. */
 static int
-test_ops (void)
+test_ops (int fp16)
 {
+  rng = 12345;
   arena aa = {NULL, 0, 1 << 22}, wa = {NULL, 0, 1 << 20};
   aa.base = calloc (aa.cap, sizeof (float));
   wa.base = calloc (wa.cap, sizeof (float));
@@ -214,10 +245,13 @@ test_ops (void)
   w.left[0] = blocks;
   irc_error err = {0};
   irc_backend *vk = NULL, *ref = NULL;
-  const irc_vulkan_params vp = {wa.base, wa.cap, aa.base, aa.cap, -1, 0};
+  const irc_vulkan_params vp = {wa.base, wa.cap, aa.base, aa.cap, -1, 0, fp16};
   if (irc_backend_vulkan_new (&w, 128, 128, &vp, &vk, &err) != IRC_OK) {
-    fprintf (stderr, "vulkan backend: %s\n", err.message);
-    return 1;
+    const int skip = fp16 && lacks_fp16 (&err);
+    fprintf (skip ? stdout : stderr, "%svulkan backend: %s\n", skip ? "SKIP fp16 ops: " : "",
+        err.message);
+    free (blocks), free (aa.base), free (wa.base);
+    return skip ? -1 : 1;
   }
   CHECK (irc_backend_ref_new (&w, 128, 128, &ref, &err) == IRC_OK);
   for (size_t i = 0; i < N_CASES; i++)
@@ -252,8 +286,8 @@ test_ops (void)
       den += (double) t->dst.data[j] * t->dst.data[j];
     }
     const double nse = den > 0 ? num / den : num;
-    const int ok = nse < OP_TOL;   /* false for NaN too */
-    printf ("%-36s nse %.2e %s\n", t->name, nse, ok ? "ok" : "FAIL");
+    const int ok = nse < (fp16 ? OP_TOL_FP16 : OP_TOL);   /* false for NaN too */
+    printf ("%-36s %s nse %.2e %s\n", t->name, fp16 ? "fp16" : "fp32", nse, ok ? "ok" : "FAIL");
     fails += !ok;
     free (saved);
     free (got);
@@ -301,67 +335,102 @@ submits (void)
   return c.submits;
 }
 
-/* The golden file @name through the Vulkan backend: codes, feature maps and
- * output within GOLDEN_TOL; a cached-code frame is one submission. */
-static int
-test_golden (const char *name)
+/* A golden file: its model and tensors. */
+typedef struct {
+  const char *name;
+  irc_st_file *f;
+  irc_model *model;
+  int batch, h, w;
+  float *input, *output, *code1, *code2, *fea[3];
+} golden;
+
+static void
+golden_load (golden *g, const char *name)
 {
   char path[1024];
   snprintf (path, sizeof path, "%s/golden/%s", test_data_dir (), name);
   irc_error err = {0};
-  irc_st_file *f = NULL;
-  CHECK (irc_st_open (path, &f, &err) == IRC_OK);
+  memset (g, 0, sizeof *g);
+  g->name = name;
+  CHECK (irc_st_open (path, &g->f, &err) == IRC_OK);
   irc_model_load_params lp = IRC_MODEL_LOAD_DEFAULTS;
   lp.ignore_prefix = "golden.";
-  irc_model *model = NULL;
-  CHECK (irc_model_load (path, &lp, &model, &err) == IRC_OK);
-  const irc_st_tensor *in = irc_st_find (f, "golden.input");
+  CHECK (irc_model_load (path, &lp, &g->model, &err) == IRC_OK);
+  const irc_st_tensor *in = irc_st_find (g->f, "golden.input");
   CHECK (in && in->ndim == 4 && in->shape[1] == 3);
-  const int batch = (int) in->shape[0], h = (int) in->shape[2], w = (int) in->shape[3];
-  const irc_config *cfg = irc_model_config (model);
-  float *input = read_tensor (f, "golden.input", NULL);
-  float *output = read_tensor (f, "golden.output", NULL);
-  float *code1 = read_tensor (f, "golden.code1", NULL);
-  float *code2 = read_tensor (f, "golden.code2", NULL);
-  float *fea[3];
+  g->batch = (int) in->shape[0], g->h = (int) in->shape[2], g->w = (int) in->shape[3];
+  g->input = read_tensor (g->f, "golden.input", NULL);
+  g->output = read_tensor (g->f, "golden.output", NULL);
+  g->code1 = read_tensor (g->f, "golden.code1", NULL);
+  g->code2 = read_tensor (g->f, "golden.code2", NULL);
   for (int i = 0; i < 3; i++) {
     char fname[32];
     snprintf (fname, sizeof fname, "golden.fea%d", i);
-    fea[i] = read_tensor (f, fname, NULL);
+    g->fea[i] = read_tensor (g->f, fname, NULL);
   }
+}
+
+static void
+golden_free (golden *g)
+{
+  free (g->input), free (g->output), free (g->code1), free (g->code2);
+  for (int i = 0; i < 3; i++)
+    free (g->fea[i]);
+  irc_model_free (&g->model);
+  irc_st_close (&g->f);
+}
+
+/* The golden file @name through the Vulkan backend (fp32 storage unless
+ * @fp16): codes, feature maps and output within @tol, also written to
+ * @outputs (batch images) when not NULL; a cached-code frame is one
+ * submission. Returns the failures, or -1 when fp16 storage is missing. */
+static int
+run_golden (const golden *g, int fp16, double tol, float *outputs)
+{
+  irc_error err = {0};
+  const irc_config *cfg = irc_model_config (g->model);
+  const int h = g->h, w = g->w;
   irc_net_params np = IRC_NET_DEFAULTS;
   np.backend = IRC_BACKEND_VULKAN;
+  np.vulkan_fp16 = fp16;
   irc_net *net = NULL;
-  if (irc_net_new (model, w, h, &np, &net, &err) != IRC_OK) {
-    fprintf (stderr, "%s: %s\n", name, err.message);
+  if (irc_net_new (g->model, w, h, &np, &net, &err) != IRC_OK) {
+    if (fp16 && lacks_fp16 (&err)) {
+      printf ("SKIP %s fp16: %s\n", g->name, err.message);
+      return -1;
+    }
+    fprintf (stderr, "%s: %s\n", g->name, err.message);
     return 1;
   }
   CHECK (irc_net_backend (net) == IRC_BACKEND_VULKAN);
+  const char *storage = fp16 ? "fp16" : "fp32";
   const size_t img = (size_t) 3 * h * w;
   float *res = malloc (img * sizeof (float));
   double worst = 0;
-  for (int b = 0; b < batch; b++) {
+  for (int b = 0; b < g->batch; b++) {
     irc_encoder_out eo;
-    if (irc_net_encode (net, input + b * img, w, h, &eo, &err) != IRC_OK) {
-      fprintf (stderr, "%s: %s\n", name, err.message);
+    if (irc_net_encode (net, g->input + b * img, w, h, &eo, &err) != IRC_OK) {
+      fprintf (stderr, "%s: %s\n", g->name, err.message);
       return 1;
     }
     double d[7];
-    d[0] = max_abs_diff (eo.code1, code1 + (size_t) b * cfg->code, (size_t) cfg->code);
-    d[1] = max_abs_diff (eo.code2, code2 + (size_t) b * cfg->code, (size_t) cfg->code);
+    d[0] = max_abs_diff (eo.code1, g->code1 + (size_t) b * cfg->code, (size_t) cfg->code);
+    d[1] = max_abs_diff (eo.code2, g->code2 + (size_t) b * cfg->code, (size_t) cfg->code);
     for (int i = 0; i < 3; i++) {
       const size_t n = (size_t) eo.fea_c[i] * eo.fea_h[i] * eo.fea_w[i];
-      d[2 + i] = max_abs_diff (eo.fea[i], fea[i] + b * n, n);
+      d[2 + i] = max_abs_diff (eo.fea[i], g->fea[i] + b * n, n);
     }
-    CHECK (irc_net_restore (net, res, input + b * img, w, h, &err) == IRC_OK);
-    d[5] = max_abs_diff (res, output + b * img, img);
+    CHECK (irc_net_restore (net, res, g->input + b * img, w, h, &err) == IRC_OK);
+    d[5] = max_abs_diff (res, g->output + b * img, img);
     const uint64_t s0 = submits ();
-    CHECK (irc_net_restore_with_code (net, res, input + b * img, w, h, &err) == IRC_OK);
+    CHECK (irc_net_restore_with_code (net, res, g->input + b * img, w, h, &err) == IRC_OK);
     const uint64_t frame_submits = submits () - s0;
-    d[6] = max_abs_diff (res, output + b * img, img);
-    printf ("%s [%d] vulkan: code1 %.2e code2 %.2e fea0 %.2e fea1 %.2e fea2 %.2e output %.2e "
-        "cached-code output %.2e, %llu submit(s)\n", name, b, d[0], d[1], d[2], d[3], d[4],
-        d[5], d[6], (unsigned long long) frame_submits);
+    d[6] = max_abs_diff (res, g->output + b * img, img);
+    if (outputs)
+      memcpy (outputs + b * img, res, img * sizeof (float));
+    printf ("%s [%d] vulkan %s: code1 %.2e code2 %.2e fea0 %.2e fea1 %.2e fea2 %.2e "
+        "output %.2e cached-code output %.2e, %llu submit(s)\n", g->name, b, storage, d[0],
+        d[1], d[2], d[3], d[4], d[5], d[6], (unsigned long long) frame_submits);
     CHECK (frame_submits == 1);
     for (int i = 0; i < 7; i++)
       if (!(d[i] <= worst))
@@ -369,19 +438,59 @@ test_golden (const char *name)
   }
   free (res);
   irc_net_free (&net);
-  free (input), free (output), free (code1), free (code2);
-  for (int i = 0; i < 3; i++)
-    free (fea[i]);
-  irc_model_free (&model);
-  irc_st_close (&f);
-  if (!(worst <= GOLDEN_TOL)) {
-    fprintf (stderr, "%s: max abs error %.3e above %.0e\n", name, worst, GOLDEN_TOL);
+  if (!(worst <= tol)) {
+    fprintf (stderr, "%s %s: max abs error %.3e above %.0e\n", g->name, storage, worst, tol);
     return 1;
   }
   return 0;
 }
 
-/* TLC windows through the whole network: Vulkan against the CPU backend. */
+static int
+test_golden (const char *name)
+{
+  golden g;
+  golden_load (&g, name);
+  const int fails = run_golden (&g, 0, GOLDEN_TOL, NULL);
+  golden_free (&g);
+  return fails;
+}
+
+/* PSNR of @a against @b on the 0-1 image scale (peak 1). */
+static double
+psnr (const float *a, const float *b, size_t n)
+{
+  double se = 0;
+  for (size_t i = 0; i < n; i++)
+    se += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+  return se > 0 ? 10 * log10 (n / se) : INFINITY;
+}
+
+/* fp16 storage on a golden file: every golden tensor within
+ * FP16_GOLDEN_TOL, and the output at least FP16_PSNR dB from the fp32
+ * storage's output. Skips (0) when the device lacks 16-bit storage. */
+static int
+test_golden_fp16 (const char *name)
+{
+  golden g;
+  golden_load (&g, name);
+  const size_t n = (size_t) g.batch * 3 * g.h * g.w;
+  float *out32 = malloc (n * sizeof (float)), *out16 = malloc (n * sizeof (float));
+  int fails = run_golden (&g, 0, GOLDEN_TOL, out32);
+  const int r = run_golden (&g, 1, FP16_GOLDEN_TOL, out16);
+  if (r >= 0) {
+    fails += r;
+    const double p = psnr (out16, out32, n), d = max_abs_diff (out16, out32, n);
+    printf ("%s: fp16 vs fp32 storage: output max abs %.2e, PSNR %.1f dB (limit %.0f dB)\n",
+        name, d, p, FP16_PSNR);
+    fails += !(p >= FP16_PSNR);
+  }
+  free (out32), free (out16);
+  golden_free (&g);
+  return fails;
+}
+
+/* TLC windows through the whole network: Vulkan (fp32 storage, then fp16)
+ * against the CPU backend. */
 static int
 test_tlc (void)
 {
@@ -394,25 +503,62 @@ test_tlc (void)
   CHECK (irc_model_load (path, &lp, &model, &err) == IRC_OK);
   const int w = 61, h = 45;
   const size_t n = (size_t) 3 * w * h;
-  float *img = malloc (n * sizeof (float)), *out[2];
+  float *img = malloc (n * sizeof (float)), *out[3];
   for (size_t i = 0; i < n; i++)
     img[i] = rnd () + 0.5f;
-  const irc_backend_kind kinds[2] = {IRC_BACKEND_CPU, IRC_BACKEND_VULKAN};
-  for (int k = 0; k < 2; k++) {
+  const irc_backend_kind kinds[3] = {IRC_BACKEND_CPU, IRC_BACKEND_VULKAN, IRC_BACKEND_VULKAN};
+  int fails = 0;
+  for (int k = 0; k < 3; k++) {
     irc_net_params np = IRC_NET_DEFAULTS;
     np.backend = kinds[k];
+    np.vulkan_fp16 = k == 2;
     np.tlc_window = 20;
     irc_net *net = NULL;
-    CHECK (irc_net_new (model, w, h, &np, &net, &err) == IRC_OK);
     out[k] = malloc (n * sizeof (float));
+    if (irc_net_new (model, w, h, &np, &net, &err) != IRC_OK) {
+      CHECK (k == 2 && lacks_fp16 (&err));
+      printf ("SKIP tlc fp16: %s\n", err.message);
+      memcpy (out[k], out[0], n * sizeof (float));
+      continue;
+    }
     CHECK (irc_net_restore (net, out[k], img, w, h, &err) == IRC_OK);
     irc_net_free (&net);
   }
-  const double d = max_abs_diff (out[0], out[1], n);
-  printf ("tlc window 20, %dx%d: vulkan vs cpu max abs %.2e\n", w, h, d);
-  free (out[0]), free (out[1]), free (img);
+  const double d = max_abs_diff (out[0], out[1], n), d16 = max_abs_diff (out[0], out[2], n);
+  printf ("tlc window 20, %dx%d: vulkan vs cpu max abs %.2e; fp16 storage %.2e\n", w, h, d,
+      d16);
+  fails += !(d <= GOLDEN_TOL) + !(d16 <= FP16_GOLDEN_TOL);
+  free (out[0]), free (out[1]), free (out[2]), free (img);
   irc_model_free (&model);
-  return !(d <= GOLDEN_TOL);
+  return fails;
+}
+
+/* fp16 storage asked of a device without 16-bit storage buffers (simulated)
+ * is an error naming the device, not a silent fp32 run; fp32 still works. */
+static int
+test_fp16_unsupported (void)
+{
+  irc_config cfg;
+  irc_model *model = NULL;
+  irc_error err = {0};
+  CHECK (irc_config_named ("tiny8", &cfg, &err) == IRC_OK);
+  CHECK (irc_model_new (&cfg, NULL, NULL, &model, &err) == IRC_OK);
+  irc_net_params np = IRC_NET_DEFAULTS;
+  np.backend = IRC_BACKEND_VULKAN;
+  np.vulkan_fp16 = 1;
+  irc_net *net = NULL;
+  setenv ("IRC_VULKAN_NO_16BIT_STORAGE", "1", 1);
+  CHECK (irc_net_new (model, 16, 16, &np, &net, &err) == IRC_ERR_UNSUPPORTED && !net);
+  printf ("fp16 without 16-bit storage: \"%s\"\n", err.message);
+  irc_vulkan_counters c;
+  irc_backend_vulkan_counters (&c);
+  CHECK (lacks_fp16 (&err) && c.device[0] && strstr (err.message, c.device));
+  np.vulkan_fp16 = 0;
+  CHECK (irc_net_new (model, 16, 16, &np, &net, &err) == IRC_OK);
+  irc_net_free (&net);
+  unsetenv ("IRC_VULKAN_NO_16BIT_STORAGE");
+  irc_model_free (&model);
+  return 0;
 }
 
 /* Without a loader: auto falls back to the CPU, vulkan fails clearly; a bad
@@ -448,7 +594,7 @@ main (void)
 {
   irc_vk_context *ctx = NULL;
   irc_error err = {0};
-  if (irc_vk_context_new (-1, 0, &ctx, &err) != IRC_OK) {
+  if (irc_vk_context_new (-1, 0, 0, &ctx, &err) != IRC_OK) {
     if (err.status == IRC_ERR_UNSUPPORTED && (strstr (err.message, "no Vulkan loader")
         || strstr (err.message, "no Vulkan device"))) {
       printf ("SKIP: %s\n", err.message);
@@ -459,15 +605,20 @@ main (void)
   }
   printf ("device: %s\n", ctx->props.deviceName);
   irc_vk_context_free (ctx);
-  int fails = test_ops ();
+  int fails = test_ops (0);
+  const int fp16_ops = test_ops (1);
+  fails += fp16_ops > 0 ? fp16_ops : 0;
   fails += test_golden ("infer_small.safetensors");
   fails += test_golden ("infer_medium.safetensors");
+  fails += test_golden_fp16 ("infer_small.safetensors");
+  fails += test_golden_fp16 ("infer_medium.safetensors");
   fails += test_tlc ();
+  fails += test_fp16_unsupported ();
   fails += test_fallback ();
   /* the validation layer (with synchronisation validation) over the golden
    * run: any error message fails the submission that follows it */
   setenv ("IRC_VULKAN_VALIDATION", "1", 1);
-  if (irc_vk_context_new (-1, 0, &ctx, &err) != IRC_OK) {
+  if (irc_vk_context_new (-1, 0, 0, &ctx, &err) != IRC_OK) {
     printf ("validation run not possible: %s\n", err.message);
     if (!strstr (err.message, "not installed"))
       fails++;
@@ -476,6 +627,7 @@ main (void)
     irc_vulkan_counters before, after;
     irc_backend_vulkan_counters (&before);
     fails += test_golden ("infer_small.safetensors");
+    fails += test_golden_fp16 ("infer_small.safetensors");
     irc_backend_vulkan_counters (&after);
     printf ("validation run: %llu error(s)\n",
         (unsigned long long) (after.validation_errors - before.validation_errors));

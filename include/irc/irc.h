@@ -159,9 +159,20 @@ typedef struct {
    * of a large frame whose U-Net runs in tiles elsewhere); its feature maps
    * are not kept (irc_encoder_out.fea[] are NULL). */
   int encoder_only;
+  /** Vulkan backend only (other backends ignore it): 1 stores weights and
+   * activations in device buffers as IEEE half floats (16-bit storage),
+   * halving their memory and bandwidth; the shaders still compute and reduce
+   * in fp32, converting on every load and store. Results differ from fp32 by
+   * half-precision rounding: about 1e-3 max abs error on the golden outputs,
+   * PSNR above 70 dB against fp32 (tests/test_vulkan.c holds the tolerance);
+   * values beyond +-65504 become infinite.
+   * A device without storageBuffer16BitAccess makes irc_net_new() fail with
+   * IRC_ERR_UNSUPPORTED (with IRC_BACKEND_AUTO, the CPU is used instead).
+   * 0 (the default): fp32 storage. */
+  int vulkan_fp16;
 } irc_net_params;
 
-#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1, 0, 0 }
+#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1, 0, 0, 0 }
 
 /** A network instance: a model bound to a backend, with activation buffers
  * sized for frames up to @max_width x @max_height (padded internally to a

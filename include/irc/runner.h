@@ -64,10 +64,13 @@ typedef struct {
   /** Channel-attention window (NAFNet TLC) at full resolution; 0 = from the
    * model's `tlc_window` metadata, else 1.5x its `train_patch`, else 192. */
   int tlc_window;
+  /** Vulkan only: weights and activations stored as 16-bit floats on the
+   * device (irc_net_params.vulkan_fp16); 0 = fp32. */
+  int vulkan_fp16;
 } irc_runner_params;
 
 #define IRC_RUNNER_DEFAULTS \
-  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_BACKEND_AUTO, -1, 0, 512, 32, 0.3f, 0, 0 }
+  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_BACKEND_AUTO, -1, 0, 512, 32, 0.3f, 0, 0, 0 }
 
 typedef struct irc_runner irc_runner;
 

@@ -31,10 +31,12 @@ usage (FILE *f)
   fprintf (f,
       "usage: irc-bench [--config paper|lite16|tiny8 | --model FILE] [--size WxH]\n"
       "                 [--backend cpu|reference|vulkan] [--threads N] [--reps N] [--cached-code]\n"
-      "                 [--peer PATH/torch_peer.py]\n"
+      "                 [--fp16] [--peer PATH/torch_peer.py]\n"
       "Prints the median time of one frame, GFLOP/s and peak RSS; with --peer,\n"
       "also runs the PyTorch peer on the same configuration and size and prints the ratio.\n"
-      "--cached-code times the per-frame pass of a video scene (style code reused).\n");
+      "--cached-code times the per-frame pass of a video scene (style code reused).\n"
+      "--fp16 (Vulkan) times fp32 storage, then fp16 storage, in the same run, and prints\n"
+      "how far fp16's output is from fp32's (max abs error, PSNR on the 0-1 scale).\n");
 }
 
 /* Deterministic small weights so that activations stay in a normal range. */
@@ -81,11 +83,82 @@ run_peer (const char *peer, const char *config, int w, int h, int threads, doubl
   return untiled;
 }
 
+typedef struct {
+  double med, min, max;             /* seconds per frame */
+  double dispatches, submits;       /* per frame, Vulkan only */
+  char device[256];
+  irc_backend_kind backend;
+} timing;
+
+/* Times @reps frames (after one warm-up) of a net built with @np; the last
+ * output is left in @out. */
+static int
+time_net (const irc_model *model, const irc_net_params *np, int w, int h, int reps, int cached,
+    const float *img, float *out, timing *res)
+{
+  irc_error err = {0};
+  irc_net *net = NULL;
+  if (irc_net_new (model, w, h, np, &net, &err) != IRC_OK) {
+    fprintf (stderr, "irc-bench: %s\n", err.message);
+    return 1;
+  }
+  double *t = malloc ((size_t) (reps + 1) * sizeof (double));
+  if (!t) {
+    fprintf (stderr, "irc-bench: out of memory\n");
+    irc_net_free (&net);
+    return 1;
+  }
+  if (cached)
+    irc_net_encode (net, img, w, h, NULL, &err);
+  irc_vulkan_counters vk0, vk1;
+  irc_status st = IRC_OK;
+  for (int r = 0; r <= reps && st == IRC_OK; r++) {   /* the first run warms caches and Orc */
+    if (r == 1)
+      irc_backend_vulkan_counters (&vk0);
+    const double t0 = now_s ();
+    st = cached ? irc_net_restore_with_code (net, out, img, w, h, &err)
+        : irc_net_restore (net, out, img, w, h, &err);
+    t[r] = now_s () - t0;
+  }
+  if (st != IRC_OK) {
+    fprintf (stderr, "irc-bench: %s\n", err.message);
+    free (t);
+    irc_net_free (&net);
+    return 1;
+  }
+  irc_backend_vulkan_counters (&vk1);
+  qsort (t + 1, (size_t) reps, sizeof (double), cmp_double);
+  res->med = t[1 + reps / 2], res->min = t[1], res->max = t[reps];
+  res->dispatches = (double) (vk1.dispatches - vk0.dispatches) / reps;
+  res->submits = (double) (vk1.submits - vk0.submits) / reps;
+  memcpy (res->device, vk1.device, sizeof res->device);
+  res->backend = irc_net_backend (net);
+  free (t);
+  irc_net_free (&net);
+  return 0;
+}
+
+static void
+report (const char *name, const char *storage, int w, int h, int cached, int reps, int threads,
+    double gflop, const timing *r)
+{
+  struct rusage ru;
+  getrusage (RUSAGE_SELF, &ru);
+  printf ("irconstyle %s %s%s %dx%d%s: median %.1f ms over %d runs (min %.1f, max %.1f), "
+      "%.1f GFLOP/s, peak RSS %.0f MB, threads %d\n",
+      name, r->backend == IRC_BACKEND_CPU ? "cpu" : r->backend == IRC_BACKEND_VULKAN ? "vulkan"
+      : "reference", storage, w, h, cached ? " cached-code" : "", r->med * 1e3, reps,
+      r->min * 1e3, r->max * 1e3, gflop / r->med, ru.ru_maxrss / 1024.0, threads);
+  if (r->backend == IRC_BACKEND_VULKAN)
+    printf ("vulkan device %s: %.1f dispatches and %.1f submits per frame\n", r->device,
+        r->dispatches, r->submits);
+}
+
 int
 main (int argc, char **argv)
 {
   const char *config = "lite16", *model_path = NULL, *peer = NULL;
-  int w = 1280, h = 720, threads = 0, reps = 5, cached = 0;
+  int w = 1280, h = 720, threads = 0, reps = 5, cached = 0, fp16 = 0;
   irc_backend_kind backend = IRC_BACKEND_CPU;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i];
@@ -95,6 +168,8 @@ main (int argc, char **argv)
       return 0;
     } else if (!strcmp (a, "--cached-code")) {
       cached = 1;
+    } else if (!strcmp (a, "--fp16")) {
+      fp16 = 1;
     } else if (!v) {
       usage (stderr);
       return 2;
@@ -147,18 +222,18 @@ main (int argc, char **argv)
     fprintf (stderr, "irc-bench: %s\n", err.message);
     return 1;
   }
+  if (fp16 && backend != IRC_BACKEND_VULKAN) {
+    fprintf (stderr, "irc-bench: --fp16 is a Vulkan storage option (add --backend vulkan)\n");
+    irc_model_free (&model);
+    return 2;
+  }
   irc_net_params np = IRC_NET_DEFAULTS;
   np.backend = backend;
   np.threads = threads;
-  irc_net *net = NULL;
-  if (irc_net_new (model, w, h, &np, &net, &err) != IRC_OK) {
-    fprintf (stderr, "irc-bench: %s\n", err.message);
-    irc_model_free (&model);
-    return 1;
-  }
   const size_t n = (size_t) 3 * w * h;
   float *img = malloc (n * sizeof (float)), *out = malloc (n * sizeof (float));
-  if (!img || !out) {
+  float *out16 = fp16 ? malloc (n * sizeof (float)) : NULL;
+  if (!img || !out || (fp16 && !out16)) {
     fprintf (stderr, "irc-bench: out of memory\n");
     return 1;
   }
@@ -167,40 +242,36 @@ main (int argc, char **argv)
     s = s * 1664525u + 1013904223u;
     img[i] = (s >> 8) / 16777216.0f;
   }
-  double *t = malloc ((size_t) (reps + 1) * sizeof (double));
-  if (cached)
-    irc_net_encode (net, img, w, h, NULL, &err);
-  irc_vulkan_counters vk0, vk1;
-  for (int r = 0; r <= reps; r++) {   /* the first run warms caches and Orc */
-    if (r == 1)
-      irc_backend_vulkan_counters (&vk0);
-    const double t0 = now_s ();
-    st = cached ? irc_net_restore_with_code (net, out, img, w, h, &err)
-        : irc_net_restore (net, out, img, w, h, &err);
-    t[r] = now_s () - t0;
-    if (st != IRC_OK) {
-      fprintf (stderr, "irc-bench: %s\n", err.message);
-      return 1;
-    }
-  }
-  irc_backend_vulkan_counters (&vk1);
-  qsort (t + 1, (size_t) reps, sizeof (double), cmp_double);
-  const double med = t[1 + reps / 2];
+  const char *name = model_path ? model_path : config;
   const irc_config *cfg = irc_model_config (model);
   const double gflop = 2.0 * irc_config_macs_per_pixel (cfg) * ((w + 7) / 8 * 8)
       * ((h + 7) / 8 * 8) * 1e-9;
-  struct rusage ru;
-  getrusage (RUSAGE_SELF, &ru);
-  printf ("irconstyle %s %s %dx%d%s: median %.1f ms over %d runs (min %.1f, max %.1f), "
-      "%.1f GFLOP/s, peak RSS %.0f MB, threads %d\n",
-      model_path ? model_path : config, irc_net_backend (net) == IRC_BACKEND_CPU ? "cpu"
-      : irc_net_backend (net) == IRC_BACKEND_VULKAN ? "vulkan" : "reference", w, h,
-      cached ? " cached-code" : "", med * 1e3, reps, t[1] * 1e3, t[reps] * 1e3, gflop / med,
-      ru.ru_maxrss / 1024.0, threads);
-  if (irc_net_backend (net) == IRC_BACKEND_VULKAN)
-    printf ("vulkan device %s: %.1f dispatches and %.1f submits per frame\n", vk1.device,
-        (double) (vk1.dispatches - vk0.dispatches) / reps,
-        (double) (vk1.submits - vk0.submits) / reps);
+  timing t32;
+  if (time_net (model, &np, w, h, reps, cached, img, out, &t32)) {
+    irc_model_free (&model);
+    return 1;
+  }
+  report (name, fp16 ? " fp32" : "", w, h, cached, reps, threads, gflop, &t32);
+  double med = t32.med;
+  if (fp16) {
+    timing t16;
+    np.vulkan_fp16 = 1;
+    if (time_net (model, &np, w, h, reps, cached, img, out16, &t16)) {
+      irc_model_free (&model);
+      return 1;
+    }
+    report (name, " fp16", w, h, cached, reps, threads, gflop, &t16);
+    double worst = 0, se = 0;
+    for (size_t i = 0; i < n; i++) {
+      const double d = (double) out16[i] - out[i];
+      se += d * d;
+      if (!(fabs (d) <= worst))
+        worst = fabs (d);
+    }
+    printf ("fp16 storage: %.2fx the fp32 time; output vs fp32 max abs %.2e, PSNR %.1f dB\n",
+        t16.med / t32.med, worst, se > 0 ? 10 * log10 (n / se) : INFINITY);
+    med = t16.med;
+  }
   if (peer && !model_path) {
     double tiled = -1;
     const double untiled = run_peer (peer, config, w, h, threads > 0 ? threads : 2, &tiled);
@@ -211,10 +282,9 @@ main (int argc, char **argv)
       printf ("ratio: PyTorch best %.1f ms / irconstyle %.1f ms = %.2fx\n", best, med * 1e3,
           best / (med * 1e3));
   }
-  free (t);
   free (img);
   free (out);
-  irc_net_free (&net);
+  free (out16);
   irc_model_free (&model);
   return 0;
 }

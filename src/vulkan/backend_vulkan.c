@@ -148,9 +148,10 @@ vk_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   const size_t plane = irc_tensor_plane (x);
   const vk_block *fb = find_block (vb, bw);
   /* scratch: u (2c planes), t (c planes), then the global pool's partial
-   * sums and folded conv3, or TLC's smap (c planes) */
+   * sums (fp32) and folded conv3, or TLC's smap (c planes) */
   const size_t u = 0, t = align16 (2 * (size_t) c * plane), part = t + align16 (c * plane);
-  const size_t chunks = div_up (plane, IRC_VK_SUM_CHUNK), w3 = part + align16 (c * chunks);
+  const size_t chunks = div_up (plane, IRC_VK_SUM_CHUNK);
+  const size_t w3 = part + align16 (f32_elems (vb, c * chunks));
   const VkDeviceAddress xa = irc_vk_addr_of (vb, x.data, c * plane, "nafblock tensor");
   if (!fb)
     irc_vk_fail (vb, IRC_ERR_INVALID, "vulkan: a NAFBlock the backend was not built with");
@@ -206,14 +207,14 @@ vk_mean (irc_backend *be, float *dst, irc_tensor src)
   irc_vk_args a = {.dst = irc_vk_addr_of (vb, dst, src.c, "mean output"), .src = scratch (vb, 0),
       .cout = src.c, .n = plane};
   if (be->measuring) {
-    need_scratch (vb, (size_t) src.c * div_up (plane, IRC_VK_SUM_CHUNK));
+    need_scratch (vb, f32_elems (vb, (size_t) src.c * div_up (plane, IRC_VK_SUM_CHUNK)));
     return;
   }
   a.extra0 = chan_sum (vb, s, src.c, plane, 0);
   irc_vk_dispatch (vb, IRC_VK_MEAN_FINAL, &a, 1, 1, 1);
 }
 
-/* Uploads the weight arena and the folded blocks, once. */
+/* Uploads the weight arena and the folded blocks, once (as stored elements). */
 static irc_status
 upload_weights (vk_backend *vb, const irc_weights *w, irc_error *err)
 {
@@ -233,7 +234,7 @@ upload_weights (vk_backend *vb, const irc_weights *w, irc_error *err)
     st = irc_fail (err, IRC_ERR_NOMEM, "vulkan: out of memory for folded weights");
   const size_t base = align16 (vb->wts_count);
   if (st == IRC_OK)
-    st = irc_vk_buffer_new (vb->ctx, (base + floats) * sizeof (float), IRC_VK_MEM_DEVICE,
+    st = irc_vk_buffer_new (vb->ctx, (base + floats) * vb->es, IRC_VK_MEM_DEVICE,
         "weights", &vb->wbuf, err);
   size_t off = 0;
   for (int l = 0; l < 7 && st == IRC_OK; l++)
@@ -242,10 +243,10 @@ upload_weights (vk_backend *vb, const irc_weights *w, irc_error *err)
       const int c = bw->c;
       vk_block *fb = &vb->blocks[vb->n_blocks++];
       float *p = fold + off;
-      VkDeviceAddress d = vb->wbuf.addr + (base + off) * sizeof (float);
+      VkDeviceAddress d = vb->wbuf.addr + (base + off) * vb->es;
       fb->src = bw;
 #define TAKE(field, count) \
-      fb->field = d, d += (count) * sizeof (float), p += (count), off += (count)
+      fb->field = d, d += (count) * vb->es, p += (count), off += (count)
       irc_fold_norm (p, p + 2 * c * c, bw->conv1_w, bw->conv1_b, 2 * c, c, bw->norm1_w, bw->norm1_b);
       TAKE (w1, 2 * c * c);
       TAKE (b1, 2 * c);
@@ -271,11 +272,11 @@ upload_weights (vk_backend *vb, const irc_weights *w, irc_error *err)
    * take many submissions for a large model at a small frame size */
   irc_vk_buffer tmp = {0};
   if (st == IRC_OK)
-    st = irc_vk_buffer_new (vb->ctx, (base + floats) * sizeof (float), IRC_VK_MEM_UPLOAD,
+    st = irc_vk_buffer_new (vb->ctx, (base + floats) * vb->es, IRC_VK_MEM_UPLOAD,
         "weight staging", &tmp, err);
   if (st == IRC_OK) {
-    memcpy (tmp.map, vb->wts, vb->wts_count * sizeof (float));
-    memcpy ((float *) tmp.map + base, fold, floats * sizeof (float));
+    irc_vk_pack (vb, tmp.map, vb->wts, vb->wts_count);
+    irc_vk_pack (vb, (char *) tmp.map + base * vb->es, fold, floats);
     if (!tmp.coherent) {
       VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
           .memory = tmp.mem, .size = VK_WHOLE_SIZE};
@@ -283,7 +284,7 @@ upload_weights (vk_backend *vb, const irc_weights *w, irc_error *err)
     }
     if (irc_vk_begin (vb)) {
       irc_vk_barrier (vb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
-      VkBufferCopy region = {0, 0, (base + floats) * sizeof (float)};
+      VkBufferCopy region = {0, 0, (base + floats) * vb->es};
       vb->ctx->f.vkCmdCopyBuffer (vb->ctx->cmd, tmp.buf, vb->wbuf.buf, 1, &region);
       vb->pend_stage = VK_PIPELINE_STAGE_TRANSFER_BIT;
       vb->pend_access = VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -302,7 +303,7 @@ vk_prepare (irc_backend *be, irc_error *err)
   be->measuring = 0;
   if (vb->failed.status != IRC_OK)
     return irc_vk_report (vb, err);
-  return irc_vk_buffer_new (vb->ctx, vb->need_scratch * sizeof (float), IRC_VK_MEM_DEVICE,
+  return irc_vk_buffer_new (vb->ctx, vb->need_scratch * vb->es, IRC_VK_MEM_DEVICE,
       "scratch", &vb->sbuf, err);
 }
 
@@ -354,17 +355,19 @@ irc_backend_vulkan_new (const irc_weights *w, int cap_h, int cap_w,
   const size_t ew = (size_t) w->cfg.enc_width;
   vb->up_cap = align16 (3 * l0) + align16 (12 * C * C) + 4096;
   vb->down_cap = (3 * l0 > ew * l0 / 2 ? 3 * l0 : ew * l0 / 2) + 4096;
-  irc_status st = irc_vk_context_new (params->device, params->gpu_only, &vb->ctx, err);
+  irc_status st = irc_vk_context_new (params->device, params->gpu_only, params->fp16, &vb->ctx,
+      err);
+  vb->es = params->fp16 ? sizeof (uint16_t) : sizeof (float);
   if (st == IRC_OK)
     st = irc_vk_pipelines_new (vb->ctx, &vb->pl, err);
   if (st == IRC_OK)
-    st = irc_vk_buffer_new (vb->ctx, vb->up_cap * sizeof (float), IRC_VK_MEM_UPLOAD,
+    st = irc_vk_buffer_new (vb->ctx, vb->up_cap * vb->es, IRC_VK_MEM_UPLOAD,
         "upload staging", &vb->up, err);
   if (st == IRC_OK)
-    st = irc_vk_buffer_new (vb->ctx, vb->down_cap * sizeof (float), IRC_VK_MEM_DOWNLOAD,
+    st = irc_vk_buffer_new (vb->ctx, vb->down_cap * vb->es, IRC_VK_MEM_DOWNLOAD,
         "download staging", &vb->down, err);
   if (st == IRC_OK)
-    st = irc_vk_buffer_new (vb->ctx, vb->acts_count * sizeof (float), IRC_VK_MEM_DEVICE,
+    st = irc_vk_buffer_new (vb->ctx, vb->acts_count * vb->es, IRC_VK_MEM_DEVICE,
         "activations", &vb->abuf, err);
   if (st == IRC_OK)
     st = upload_weights (vb, w, err);

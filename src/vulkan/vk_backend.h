@@ -1,6 +1,11 @@
 /* vk_backend: the Vulkan backend's state, shared by the ops that record
  * into its command buffer (backend_vulkan.c) and the recording, barrier,
- * staging and submission machinery (vk_record.c). */
+ * staging and submission machinery (vk_record.c).
+ *
+ * Device buffers hold tensors as elements of vb->es bytes: 4 (float) or, with
+ * fp16 storage, 2 (IEEE half); every count and offset below is in elements,
+ * and the host's float arenas map onto them element for element. Staging
+ * converts between float and half on the host. */
 #ifndef IRC_VK_BACKEND_H
 #define IRC_VK_BACKEND_H
 
@@ -21,12 +26,13 @@ typedef struct {
   irc_vk_pipelines pl;
   const float *wts, *acts;        /* host arenas mirrored on the device */
   size_t wts_count, acts_count;
+  size_t es;                      /* bytes per stored element: 4, or 2 with fp16 */
   irc_vk_buffer wbuf;             /* weights, then the folded blocks */
   irc_vk_buffer abuf;             /* the activation arena's mirror */
   irc_vk_buffer sbuf;             /* scratch, sized by the measuring pass */
   irc_vk_buffer up, down;         /* staging, reused every frame */
-  size_t up_cap, down_cap, up_used;   /* floats */
-  size_t need_scratch;            /* floats */
+  size_t up_cap, down_cap, up_used;   /* elements */
+  size_t need_scratch;            /* elements */
   vk_block *blocks;
   size_t n_blocks;
   int recording, dispatches;
@@ -44,8 +50,8 @@ void irc_vk_fail (vk_backend *vb, irc_status st, const char *fmt, ...)
 /* The first error recorded (IRC_OK if none), copied into @err. */
 irc_status irc_vk_report (vk_backend *vb, irc_error *err);
 
-/* The device address of @count floats at host @p, in either mirrored arena;
- * 0 (and a recorded error) when outside both. */
+/* The device address of the mirror of @count floats at host @p, in either
+ * arena; 0 (and a recorded error) when outside both. */
 VkDeviceAddress irc_vk_addr_of (vk_backend *vb, const float *p, size_t count, const char *what);
 
 /* Starts the command buffer if needed; 0 once an error was recorded. */
@@ -83,8 +89,20 @@ div_up (size_t n, size_t d)
 static inline VkDeviceAddress
 scratch (vk_backend *vb, size_t off)
 {
-  return vb->sbuf.addr + off * sizeof (float);
+  return vb->sbuf.addr + off * vb->es;
 }
+
+/* Elements of scratch that @n fp32 values take: the partial sums of
+ * reductions stay fp32 whatever the storage (Floats32 in common.glsl). */
+static inline size_t
+f32_elems (const vk_backend *vb, size_t n)
+{
+  return n * sizeof (float) / vb->es;
+}
+
+/* Host floats -> stored elements at @dst, and back. */
+void irc_vk_pack (const vk_backend *vb, void *dst, const float *src, size_t n);
+void irc_vk_unpack (const vk_backend *vb, float *dst, const void *src, size_t n);
 
 static inline void
 need_scratch (vk_backend *vb, size_t floats)

@@ -341,6 +341,26 @@ choose_device (irc_vk_context *ctx, int index, int gpu_only, irc_error *err)
   return IRC_OK;
 }
 
+/* 16-bit storage is asked for: the chosen device must have it. */
+static irc_status
+check_fp16 (irc_vk_context *ctx, irc_error *err)
+{
+  VkPhysicalDeviceVulkan11Features f11 = {.sType =
+      VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES};
+  VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+      .pNext = &f11};
+  ctx->f.vkGetPhysicalDeviceFeatures2 (ctx->phys, &f);
+  const char *hide = getenv ("IRC_VULKAN_NO_16BIT_STORAGE");
+  if (hide && *hide && strcmp (hide, "0"))
+    f11.storageBuffer16BitAccess = VK_FALSE;
+  if (!f11.storageBuffer16BitAccess)
+    return irc_fail (err, IRC_ERR_UNSUPPORTED,
+        "vulkan: fp16 storage was requested but %s lacks 16-bit storage buffers "
+        "(storageBuffer16BitAccess); use fp32 storage (vulkan_fp16 0) on it",
+        ctx->props.deviceName);
+  return IRC_OK;
+}
+
 static irc_status
 create_device (irc_vk_context *ctx, irc_error *err)
 {
@@ -349,8 +369,14 @@ create_device (irc_vk_context *ctx, irc_error *err)
     .sType = VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
     .queueFamilyIndex = ctx->queue_family, .queueCount = 1, .pQueuePriorities = &prio,
   };
+  /* 16-bit storage only when asked for: the fp32 device stays as it was */
+  VkPhysicalDeviceVulkan11Features f11 = {
+    .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+    .storageBuffer16BitAccess = ctx->fp16 ? VK_TRUE : VK_FALSE,
+  };
   VkPhysicalDeviceVulkan12Features f12 = {
     .sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+    .pNext = ctx->fp16 ? &f11 : NULL,
     .bufferDeviceAddress = VK_TRUE,
   };
   VkDeviceCreateInfo dci = {
@@ -392,7 +418,7 @@ create_device (irc_vk_context *ctx, irc_error *err)
 }
 
 irc_status
-irc_vk_context_new (int device, int gpu_only, irc_vk_context **out, irc_error *err)
+irc_vk_context_new (int device, int gpu_only, int fp16, irc_vk_context **out, irc_error *err)
 {
   irc_vk_context *ctx = calloc (1, sizeof *ctx);
   if (!ctx)
@@ -402,6 +428,9 @@ irc_vk_context_new (int device, int gpu_only, irc_vk_context **out, irc_error *e
     st = create_instance (ctx, err);
   if (st == IRC_OK)
     st = choose_device (ctx, device, gpu_only, err);
+  if (st == IRC_OK && fp16)
+    st = check_fp16 (ctx, err);
+  ctx->fp16 = fp16 != 0;
   if (st == IRC_OK)
     st = create_device (ctx, err);
   if (st != IRC_OK) {

@@ -39,6 +39,9 @@ typedef struct {
   VkFence fence;
   VkPipelineCache cache;
   int lost;               /* VK_ERROR_DEVICE_LOST seen: later calls fail fast */
+  /* storageBuffer16BitAccess enabled: tensors are stored as IEEE half floats
+   * (the shaders' IRC_FP16 variant) */
+  int fp16;
   /* with IRC_VULKAN_VALIDATION set: the validation layer's messages */
   int validating;
   unsigned validation_errors;
@@ -49,8 +52,13 @@ typedef struct {
  * index or part of a device name) forces one; otherwise @device >= 0 picks by
  * index; otherwise the best kind present: discrete > integrated > virtual >
  * CPU (lavapipe), where @gpu_only refuses a CPU device. IRC_VULKAN_LOADER
- * names another loader library (tests use it to simulate a machine without). */
-irc_status irc_vk_context_new (int device, int gpu_only, irc_vk_context **out, irc_error *err);
+ * names another loader library (tests use it to simulate a machine without).
+ * With @fp16 the device is opened with 16-bit storage (ctx->fp16); a chosen
+ * device without storageBuffer16BitAccess is IRC_ERR_UNSUPPORTED, never a
+ * silent fp32 (IRC_VULKAN_NO_16BIT_STORAGE set makes every device look like
+ * one without, for tests). */
+irc_status irc_vk_context_new (int device, int gpu_only, int fp16, irc_vk_context **out,
+    irc_error *err);
 
 /* Waits for the device and frees everything. NULL-safe. */
 void irc_vk_context_free (irc_vk_context *ctx);

@@ -1,5 +1,6 @@
-/* vk_pipelines: SPIR-V compiled from shaders/ at build time, embedded here,
- * turned into compute pipelines through the context's pipeline cache. */
+/* vk_pipelines: SPIR-V compiled from shaders/ at build time (each shader for
+ * fp32 and for 16-bit storage), embedded here, turned into compute pipelines
+ * of the variant the context's storage wants, through its pipeline cache. */
 #include "vk_pipelines.h"
 
 #include <stdio.h>
@@ -8,47 +9,71 @@
 static const uint32_t conv3x3_spv[] =
 #include "conv3x3.spv.h"
 ;
+static const uint32_t conv3x3_fp16_spv[] =
+#include "conv3x3_fp16.spv.h"
+;
 static const uint32_t conv1x1_spv[] =
 #include "conv1x1.spv.h"
+;
+static const uint32_t conv1x1_fp16_spv[] =
+#include "conv1x1_fp16.spv.h"
 ;
 static const uint32_t dwconv_gate_spv[] =
 #include "dwconv_gate.spv.h"
 ;
+static const uint32_t dwconv_gate_fp16_spv[] =
+#include "dwconv_gate_fp16.spv.h"
+;
 static const uint32_t chan_sum_spv[] =
 #include "chan_sum.spv.h"
+;
+static const uint32_t chan_sum_fp16_spv[] =
+#include "chan_sum_fp16.spv.h"
 ;
 static const uint32_t mean_final_spv[] =
 #include "mean_final.spv.h"
 ;
+static const uint32_t mean_final_fp16_spv[] =
+#include "mean_final_fp16.spv.h"
+;
 static const uint32_t sca_fold_spv[] =
 #include "sca_fold.spv.h"
+;
+static const uint32_t sca_fold_fp16_spv[] =
+#include "sca_fold_fp16.spv.h"
 ;
 static const uint32_t box_mean_spv[] =
 #include "box_mean.spv.h"
 ;
+static const uint32_t box_mean_fp16_spv[] =
+#include "box_mean_fp16.spv.h"
+;
 
-#define SPV(a) a, sizeof a
+/* fp32 storage, then 16-bit storage (built with -DIRC_FP16) */
+#define SPV(a) {{a##_spv, sizeof a##_spv}, {a##_fp16_spv, sizeof a##_fp16_spv}}
 
 static const struct {
   const char *name;
-  const uint32_t *code;
-  size_t size;
+  struct {
+    const uint32_t *code;
+    size_t size;
+  } spv[2];
   uint32_t spec[2];   /* specialisation constants 0 (mode) and 1 (stride) */
 } pipe_table[IRC_VK_N_PIPES] = {
-  [IRC_VK_CONV3] = {"conv3x3", SPV (conv3x3_spv), {0, 1}},
-  [IRC_VK_CONV3_S2] = {"conv3x3 stride 2", SPV (conv3x3_spv), {0, 2}},
-  [IRC_VK_CONV3_UNSHUFFLE] = {"conv3x3 unshuffle", SPV (conv3x3_spv), {1}},
-  [IRC_VK_CONV3_SHUFFLE] = {"conv3x3 shuffle", SPV (conv3x3_spv), {2}},
-  [IRC_VK_CONV1] = {"conv1x1", SPV (conv1x1_spv), {0}},
-  [IRC_VK_CONV1_LN] = {"conv1x1 layernorm", SPV (conv1x1_spv), {1}},
-  [IRC_VK_CONV1_GATE] = {"conv1x1 gate", SPV (conv1x1_spv), {2}},
-  [IRC_VK_CONV1_CAT] = {"conv1x1 concat", SPV (conv1x1_spv), {3}},
-  [IRC_VK_DWCONV_GATE] = {"dwconv_gate", SPV (dwconv_gate_spv), {0}},
-  [IRC_VK_CHAN_SUM] = {"chan_sum", SPV (chan_sum_spv), {0}},
-  [IRC_VK_MEAN_FINAL] = {"mean_final", SPV (mean_final_spv), {0}},
-  [IRC_VK_SCA_FOLD] = {"sca_fold", SPV (sca_fold_spv), {0}},
-  [IRC_VK_BOX_ROWS] = {"box_mean rows", SPV (box_mean_spv), {0}},
-  [IRC_VK_BOX_COLS] = {"box_mean columns", SPV (box_mean_spv), {1}},
+  [IRC_VK_CONV3] = {"conv3x3", SPV (conv3x3), {0, 1}},
+  [IRC_VK_CONV3_S2] = {"conv3x3 stride 2", SPV (conv3x3), {0, 2}},
+  [IRC_VK_CONV3_UNSHUFFLE] = {"conv3x3 unshuffle", SPV (conv3x3), {1}},
+  [IRC_VK_CONV3_SHUFFLE] = {"conv3x3 shuffle", SPV (conv3x3), {2}},
+  [IRC_VK_CONV1] = {"conv1x1", SPV (conv1x1), {0}},
+  [IRC_VK_CONV1_LN] = {"conv1x1 layernorm", SPV (conv1x1), {1}},
+  [IRC_VK_CONV1_GATE] = {"conv1x1 gate", SPV (conv1x1), {2}},
+  [IRC_VK_CONV1_CAT] = {"conv1x1 concat", SPV (conv1x1), {3}},
+  [IRC_VK_DWCONV_GATE] = {"dwconv_gate", SPV (dwconv_gate), {0}},
+  [IRC_VK_CHAN_SUM] = {"chan_sum", SPV (chan_sum), {0}},
+  [IRC_VK_MEAN_FINAL] = {"mean_final", SPV (mean_final), {0}},
+  [IRC_VK_SCA_FOLD] = {"sca_fold", SPV (sca_fold), {0}},
+  [IRC_VK_BOX_ROWS] = {"box_mean rows", SPV (box_mean), {0}},
+  [IRC_VK_BOX_COLS] = {"box_mean columns", SPV (box_mean), {1}},
 };
 
 irc_status
@@ -64,22 +89,25 @@ irc_vk_pipelines_new (irc_vk_context *ctx, irc_vk_pipelines *p, irc_error *err)
       &p->layout), "vkCreatePipelineLayout", err);
   VkShaderModule module = VK_NULL_HANDLE;
   const uint32_t *module_code = NULL;
+  const int variant = ctx->fp16 ? 1 : 0;
   for (int i = 0; i < IRC_VK_N_PIPES && st == IRC_OK; i++) {
     char where[96];
-    if (pipe_table[i].code != module_code) {
+    const uint32_t *code = pipe_table[i].spv[variant].code;
+    if (code != module_code) {
       if (module)
         f->vkDestroyShaderModule (ctx->device, module, NULL);
       module = VK_NULL_HANDLE;
       VkShaderModuleCreateInfo mci = {
         .sType = VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
-        .codeSize = pipe_table[i].size, .pCode = pipe_table[i].code,
+        .codeSize = pipe_table[i].spv[variant].size, .pCode = code,
       };
-      snprintf (where, sizeof where, "vkCreateShaderModule (%s)", pipe_table[i].name);
+      snprintf (where, sizeof where, "vkCreateShaderModule (%s%s)", pipe_table[i].name,
+          variant ? ", fp16" : "");
       st = irc_vk_check (ctx, f->vkCreateShaderModule (ctx->device, &mci, NULL, &module),
           where, err);
       if (st != IRC_OK)
         break;
-      module_code = pipe_table[i].code;
+      module_code = code;
     }
     /* a shader without constant 1 ignores its entry */
     const VkSpecializationMapEntry entries[2] = {{0, 0, 4}, {1, 4, 4}};
@@ -94,7 +122,8 @@ irc_vk_pipelines_new (irc_vk_context *ctx, irc_vk_pipelines *p, irc_error *err)
       },
       .layout = p->layout,
     };
-    snprintf (where, sizeof where, "vkCreateComputePipelines (%s)", pipe_table[i].name);
+    snprintf (where, sizeof where, "vkCreateComputePipelines (%s%s)", pipe_table[i].name,
+        variant ? ", fp16" : "");
     st = irc_vk_check (ctx, f->vkCreateComputePipelines (ctx->device, ctx->cache, 1, &cci,
         NULL, &p->pipes[i]), where, err);
   }

@@ -2,6 +2,7 @@
  * between dependent commands, uploads through a reused staging ring, and one
  * submission per download (the host needs a result). */
 #include "vk_backend.h"
+#include "safetensors.h"   /* irc_float_to_half, irc_half_to_float */
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,16 +28,42 @@ irc_vk_report (vk_backend *vb, irc_error *err)
   return vb->failed.status;
 }
 
-/* The device address of @count floats at host @p, in either mirrored arena. */
+void
+irc_vk_pack (const vk_backend *vb, void *dst, const float *src, size_t n)
+{
+  if (vb->es == sizeof (float)) {
+    memcpy (dst, src, n * sizeof (float));
+    return;
+  }
+  /* round to nearest even; infinities, NaNs and subnormals kept as such */
+  uint16_t *h = dst;
+  for (size_t i = 0; i < n; i++)
+    h[i] = irc_float_to_half (src[i]);
+}
+
+void
+irc_vk_unpack (const vk_backend *vb, float *dst, const void *src, size_t n)
+{
+  if (vb->es == sizeof (float)) {
+    memcpy (dst, src, n * sizeof (float));
+    return;
+  }
+  const uint16_t *h = src;
+  for (size_t i = 0; i < n; i++)
+    dst[i] = irc_half_to_float (h[i]);
+}
+
+/* The device address of @count floats at host @p, in either mirrored arena:
+ * the same element index on the device. */
 VkDeviceAddress
 irc_vk_addr_of (vk_backend *vb, const float *p, size_t count, const char *what)
 {
   const uintptr_t a = (uintptr_t) p, n = count * sizeof (float);
   const uintptr_t ab = (uintptr_t) vb->acts, wb = (uintptr_t) vb->wts;
   if (p && a >= ab && a + n <= ab + vb->acts_count * sizeof (float))
-    return vb->abuf.addr + (a - ab);
+    return vb->abuf.addr + (VkDeviceAddress) (p - vb->acts) * vb->es;
   if (p && a >= wb && a + n <= wb + vb->wts_count * sizeof (float))
-    return vb->wbuf.addr + (a - wb);
+    return vb->wbuf.addr + (VkDeviceAddress) (p - vb->wts) * vb->es;
   irc_vk_fail (vb, IRC_ERR_INVALID, "vulkan: %s (%zu floats at %p) is outside the activation "
       "and weight arenas the backend mirrors", what, count, (const void *) p);
   return 0;
@@ -151,8 +178,9 @@ irc_vk_submit_wait (vk_backend *vb)
   return vb->failed.status;
 }
 
-/* Records a copy of @count host floats into @dst at float offset @dst_off
- * through the upload ring; flushes when the ring is full. */
+/* Records a copy of @count host floats into @dst at element offset @dst_off
+ * through the upload ring (converted to the stored type on the way); flushes
+ * when the ring is full. */
 static irc_status
 stage_in (vk_backend *vb, const irc_vk_buffer *dst, size_t dst_off, const float *host,
     size_t count)
@@ -163,7 +191,7 @@ stage_in (vk_backend *vb, const irc_vk_buffer *dst, size_t dst_off, const float 
     size_t n = vb->up_cap - vb->up_used;
     if (n > count)
       n = count;
-    memcpy ((float *) vb->up.map + vb->up_used, host, n * sizeof (float));
+    irc_vk_pack (vb, (char *) vb->up.map + vb->up_used * vb->es, host, n);
     if (!vb->up.coherent) {
       VkMappedMemoryRange r = {.sType = VK_STRUCTURE_TYPE_MAPPED_MEMORY_RANGE,
           .memory = vb->up.mem, .size = VK_WHOLE_SIZE};
@@ -172,8 +200,7 @@ stage_in (vk_backend *vb, const irc_vk_buffer *dst, size_t dst_off, const float 
     if (!irc_vk_begin (vb))
       break;
     irc_vk_barrier (vb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_WRITE_BIT);
-    VkBufferCopy region = {vb->up_used * sizeof (float), dst_off * sizeof (float),
-        n * sizeof (float)};
+    VkBufferCopy region = {vb->up_used * vb->es, dst_off * vb->es, n * vb->es};
     vb->ctx->f.vkCmdCopyBuffer (vb->ctx->cmd, vb->up.buf, dst->buf, 1, &region);
     vb->pend_stage |= VK_PIPELINE_STAGE_TRANSFER_BIT;
     vb->pend_access |= VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -205,7 +232,7 @@ irc_vk_download (irc_backend *be, float *host, size_t count, irc_error *err)
     if (!irc_vk_begin (vb))
       break;
     irc_vk_barrier (vb, VK_PIPELINE_STAGE_TRANSFER_BIT, VK_ACCESS_TRANSFER_READ_BIT);
-    VkBufferCopy region = {off * sizeof (float), 0, n * sizeof (float)};
+    VkBufferCopy region = {off * vb->es, 0, n * vb->es};
     ctx->f.vkCmdCopyBuffer (ctx->cmd, vb->abuf.buf, vb->down.buf, 1, &region);
     VkMemoryBarrier mb = {
       .sType = VK_STRUCTURE_TYPE_MEMORY_BARRIER,
@@ -220,7 +247,7 @@ irc_vk_download (irc_backend *be, float *host, size_t count, irc_error *err)
           .memory = vb->down.mem, .size = VK_WHOLE_SIZE};
       ctx->f.vkInvalidateMappedMemoryRanges (ctx->device, 1, &r);
     }
-    memcpy (host, vb->down.map, n * sizeof (float));
+    irc_vk_unpack (vb, host, vb->down.map, n);
     host += n, off += n, count -= n;
   } while (count > 0);
   return irc_vk_report (vb, err);
