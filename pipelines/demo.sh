@@ -5,7 +5,7 @@
 # task, rain for derain...), restores the clip with the
 # irconstyle element (irc-restore), then prints fps and PSNR against the
 # clean source and writes a degraded | restored | clean side-by-side PNG.
-#   bash pipelines/demo.sh [task]   (denoise, the default and trained; derain, dehaze, deblur, auto)
+#   bash pipelines/demo.sh [task]   (denoise, the default; derain, dehaze, deblur, auto)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -65,6 +65,3 @@ gst-launch-1.0 -q compositor name=c sink_1::xpos=$w sink_2::xpos=$((2 * w)) \
   filesrc location="$out/clean/$mid.png" ! pngdec ! imagefreeze num-buffers=1 ! videoconvert ! c.sink_2
 echo "== results in $out:"
 echo "   degraded.mp4, restored.mp4, side-by-side.png (degraded | restored | clean, frame $mid)"
-if gst-inspect-1.0 irconstyle | grep -q "placeholders.*$task"; then
-  echo "   note: the $task model is still a pass-through placeholder (see README), so restored = degraded"
-fi

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# bundled-models: every model the element ships under gst/models is a trained
+# one for its task (metadata names the task and its training, no pass-through
+# placeholder) and restores its own degradation: on the first two CBSD68
+# images, degraded with a fixed seed, the output is closer to the clean image
+# than the input by at least a margin well below what MODELS.md records, so
+# a broken or swapped model fails while run-to-run noise does not.
+#   test_bundled_models.sh IRC_EVAL MODEL_DIR
+# Skips (77) without ../shared/data/eval/cbsd68.
+set -euo pipefail
+irc_eval="$1"
+models="$2"
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cbsd="$root/../shared/data/eval/cbsd68"
+kernel="$root/../shared/data/kernels/levin09/kernel_03.txt"
+[ -d "$cbsd" ] || { echo "SKIP: $cbsd not found"; exit 77; }
+
+failed=0
+# task, minimum gain in dB (RGB), irc-eval degradation arguments
+check() {
+  local task="$1" min_gain="$2"; shift 2
+  local file="$models/$task.safetensors"
+  # the safetensors header is JSON at the start of the file; metadata lives there
+  local header
+  header="$(head -c 65536 "$file" | tr -d "\0")"
+  if ! grep -q "\"task\":\"$task\"" <<<"$header"; then
+    echo "FAIL $task: $file does not say task $task in its metadata"; failed=1; return
+  fi
+  if grep -q '"placeholder"' <<<"$header" || ! grep -q '"iterations"' <<<"$header"; then
+    echo "FAIL $task: $file is not a trained model (no iterations in its metadata)"; failed=1; return
+  fi
+  local summary gain
+  summary="$("$irc_eval" --model "$file" --clean "$cbsd" --limit 2 --seed 0 --threads 0 "$@" | tail -n 1)"
+  gain="$(sed -n 's/.*gain \([-+0-9.]*\) dB RGB.*/\1/p' <<<"$summary")"
+  if [ -z "$gain" ] || ! awk -v g="$gain" -v m="$min_gain" 'BEGIN { exit !(g >= m) }'; then
+    echo "FAIL $task: gain ${gain:-?} dB, expected at least $min_gain dB ($summary)"; failed=1
+  else
+    echo "ok   $task: gain $gain dB (at least $min_gain) with $*"
+  fi
+}
+
+check denoise 5.0 --degrade noise --sigma 25
+check derain 2.0 --degrade rain-heavy --quantize
+check dehaze 3.0 --degrade haze --quantize
+check deblur 0.1 --degrade blur --kernel "$kernel" --quantize
+check auto 2.0 --degrade noise --sigma 25
+exit $failed
