@@ -1,7 +1,6 @@
 /* golden: the network against PyTorch's outputs for the two golden
  * configurations (../shared/golden, copied to tests/data), on each backend. */
-#include "common.h"
-#include "safetensors.h"
+#include "tensor_check.h"
 
 #include <math.h>
 #include <string.h>
@@ -10,31 +9,6 @@
  * different order, so each output differs by accumulated rounding: 1e-4 is the
  * tolerance the golden README sets for every tensor. */
 #define GOLDEN_TOL 1e-4
-
-static double
-max_abs_diff (const float *a, const float *b, size_t n)
-{
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs ((double) a[i] - b[i]);
-    if (!(d <= m))
-      m = d;   /* also catches NaN */
-  }
-  return m;
-}
-
-static float *
-read_tensor (const irc_st_file *f, const char *name, size_t *count)
-{
-  const irc_st_tensor *t = irc_st_find (f, name);
-  CHECK (t);
-  float *d = malloc (t->count * sizeof (float));
-  irc_error err = {0};
-  CHECK (irc_st_read_f32 (f, t, d, &err) == IRC_OK);
-  if (count)
-    *count = t->count;
-  return d;
-}
 
 static int
 check_file (const char *path, irc_backend_kind backend)

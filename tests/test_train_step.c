@@ -2,8 +2,7 @@
  * train_step.safetensors, copied to tests/data/golden): losses, logits,
  * output, every gradient, the AdamW update, the key encoder, BatchNorm
  * statistics, counters and the MoCo queue. */
-#include "common.h"
-#include "safetensors.h"
+#include "tensor_check.h"
 #include "train/train.h"
 
 #include <math.h>
@@ -43,22 +42,6 @@
  * this fraction of the tensor's largest are exempt from the AdamW check. */
 #define TOL_SIGN_NOISE 1e-6
 
-static float *
-read_f32 (const irc_st_file *f, const char *name, size_t *count)
-{
-  const irc_st_tensor *t = irc_st_find (f, name);
-  if (!t) {
-    fprintf (stderr, "golden tensor '%s' missing\n", name);
-    exit (1);
-  }
-  float *d = malloc (t->count * sizeof (float));
-  irc_error err = {0};
-  CHECK (d && irc_st_read_f32 (f, t, d, &err) == IRC_OK);
-  if (count)
-    *count = t->count;
-  return d;
-}
-
 static int64_t
 read_i64 (const irc_st_file *f, const char *name)
 {
@@ -75,18 +58,6 @@ meta_num (const irc_st_file *f, const char *key)
   const char *v = irc_st_metadata (f, key);
   CHECK (v);
   return atof (v);
-}
-
-static double
-max_abs (const float *a, const float *b, size_t n)
-{
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs ((double) a[i] - b[i]);
-    if (!(d <= m))
-      m = d;
-  }
-  return m;
 }
 
 static double
@@ -168,11 +139,11 @@ main (void)
   }
   int code, K;
   float *queue = irc_trainer_queue (tr, &code, &K);
-  float *q0 = read_f32 (f, "golden.queue", NULL);
+  float *q0 = read_tensor (f, "golden.queue", NULL);
   memcpy (queue, q0, (size_t) code * K * sizeof (float));
   *irc_trainer_queue_ptr (tr) = read_i64 (f, "golden.queue_ptr");
 
-  float *lq = read_f32 (f, "golden.lq", NULL), *gt = read_f32 (f, "golden.gt", NULL);
+  float *lq = read_tensor (f, "golden.lq", NULL), *gt = read_tensor (f, "golden.gt", NULL);
   irc_train_losses L;
   if (irc_trainer_step (tr, lq, gt, &L, &err) != IRC_OK) {
     fprintf (stderr, "%s\n", err.message);
@@ -185,20 +156,20 @@ main (void)
   for (int i = 0; i < 5; i++) {
     char name[64];
     snprintf (name, sizeof name, "golden.loss.%s", ln[i]);
-    float *g = read_f32 (f, name, NULL);
+    float *g = read_tensor (f, name, NULL);
     const double rel = fabs (lv[i] - g[0]) / fabs (g[0]);
     printf ("loss %-10s %.9f golden %.9f rel %.2e\n", ln[i], lv[i], g[0], rel);
     expect (rel <= TOL_LOSS, "loss", ln[i], rel, TOL_LOSS);
     free (g);
   }
   size_t n;
-  float *g = read_f32 (f, "golden.logits", &n);
-  double e = max_abs (irc_trainer_logits (tr), g, n);
+  float *g = read_tensor (f, "golden.logits", &n);
+  double e = max_abs_diff (irc_trainer_logits (tr), g, n);
   printf ("logits max abs %.2e\n", e);
   expect (e <= TOL_LOGITS, "logits", "", e, TOL_LOGITS);
   free (g);
-  g = read_f32 (f, "golden.output", &n);
-  e = max_abs (irc_trainer_output (tr), g, n);
+  g = read_tensor (f, "golden.output", &n);
+  e = max_abs_diff (irc_trainer_output (tr), g, n);
   printf ("output max abs %.2e\n", e);
   expect (e <= TOL_OUTPUT, "output", "", e, TOL_OUTPUT);
   free (g);
@@ -212,7 +183,7 @@ main (void)
     const char *pn = name + 12;
     size_t cnt;
     float *ours = irc_trainer_tensor (tr, IRC_TRAIN_GRAD, pn, &cnt);
-    g = read_f32 (f, name, &n);
+    g = read_tensor (f, name, &n);
     CHECK (ours && cnt == n);
     const int enc = strncmp (pn, "ConStyle.", 9) == 0;
     double gmax = 0;
@@ -228,7 +199,7 @@ main (void)
     expect (v <= TOL_GRAD, "grad", pn, v, TOL_GRAD);
     char an[160];
     snprintf (an, sizeof an, "golden.adamw.%s", pn);
-    float *pa = read_f32 (f, an, &n);
+    float *pa = read_tensor (f, an, &n);
     float *p = irc_trainer_tensor (tr, IRC_TRAIN_PARAM, pn, &cnt);
     CHECK (p && cnt == n);
     /* see TOL_SIGN_NOISE */
@@ -277,9 +248,9 @@ main (void)
     size_t cnt;
     float *ours = irc_trainer_tensor (tr, strncmp (pn, "ConStyle.encoder_k.", 19) == 0
         ? IRC_TRAIN_KEY : IRC_TRAIN_PARAM, pn, &cnt);
-    g = read_f32 (f, t->name, &n);
+    g = read_tensor (f, t->name, &n);
     CHECK (ours && cnt == n);
-    e = max_abs (ours, g, n);
+    e = max_abs_diff (ours, g, n);
     if (e > worst_after)
       worst_after = e;
     expect (e <= TOL_ABS, "after", pn, e, TOL_ABS);
@@ -287,8 +258,8 @@ main (void)
   }
   printf ("key encoder / BatchNorm statistics: worst abs %.2e\n", worst_after);
 
-  g = read_f32 (f, "golden.queue_after", &n);
-  e = max_abs (queue, g, n);
+  g = read_tensor (f, "golden.queue_after", &n);
+  e = max_abs_diff (queue, g, n);
   printf ("queue max abs %.2e, pointer %lld\n", e, (long long) *irc_trainer_queue_ptr (tr));
   expect (e <= TOL_ABS, "queue", "", e, TOL_ABS);
   CHECK (*irc_trainer_queue_ptr (tr) == read_i64 (f, "golden.queue_ptr_after"));

@@ -5,8 +5,7 @@
  * no Vulkan device at all; the fp16 parts alone skip on a device without
  * 16-bit storage. */
 #include "backend.h"
-#include "common.h"
-#include "safetensors.h"
+#include "tensor_check.h"
 #include "vulkan/vk_context.h"
 
 #include <math.h>
@@ -301,31 +300,6 @@ test_ops (int fp16)
 }
 
 /* --------------------------------------------------------- whole network */
-
-static double
-max_abs_diff (const float *a, const float *b, size_t n)
-{
-  double m = 0;
-  for (size_t i = 0; i < n; i++) {
-    const double d = fabs ((double) a[i] - b[i]);
-    if (!(d <= m))
-      m = d;
-  }
-  return m;
-}
-
-static float *
-read_tensor (const irc_st_file *f, const char *name, size_t *count)
-{
-  const irc_st_tensor *t = irc_st_find (f, name);
-  CHECK (t);
-  float *d = malloc (t->count * sizeof (float));
-  irc_error err = {0};
-  CHECK (irc_st_read_f32 (f, t, d, &err) == IRC_OK);
-  if (count)
-    *count = t->count;
-  return d;
-}
 
 static uint64_t
 submits (void)
