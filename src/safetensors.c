@@ -4,6 +4,7 @@
 #include "safetensors.h"
 
 #include "error.h"
+#include "float_bits.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,22 +133,6 @@ store_le64 (unsigned char *p, uint64_t v)
 {
   for (int i = 0; i < 8; i++)
     p[i] = (unsigned char) (v >> (8 * i));
-}
-
-static float
-bits_to_float (uint32_t u)
-{
-  float f;
-  memcpy (&f, &u, sizeof f);
-  return f;
-}
-
-static uint32_t
-float_to_bits (float f)
-{
-  uint32_t u;
-  memcpy (&u, &f, sizeof u);
-  return u;
 }
 
 /* Integer-only conversions, so that the result does not depend on the FPU

@@ -4,6 +4,7 @@
  * df.h with FMA (xexpf, xlogf_u1), ATen SumKernel.cpp and
  * functional_base.h (reduction orders of the AVX2 build). */
 #include "train/torch_cpu.h"
+#include "float_bits.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -14,27 +15,11 @@
 #pragma STDC FP_CONTRACT OFF
 #endif
 
-static float
-f32_bits (uint32_t u)
-{
-  float f;
-  memcpy (&f, &u, sizeof f);
-  return f;
-}
-
-static uint32_t
-bits_f32 (float f)
-{
-  uint32_t u;
-  memcpy (&u, &f, sizeof u);
-  return u;
-}
-
 /* 2^q for q in the normal range */
 static float
 pow2i (int q)
 {
-  return f32_bits ((uint32_t) (q + 0x7f) << 23);
+  return bits_to_float ((uint32_t) (q + 0x7f) << 23);
 }
 
 /* ------------------------------------------------------------ SLEEF */
@@ -108,8 +93,8 @@ irc_tr_torch_logf (float d)
   const int tiny = d < 1.17549435e-38f;
   if (tiny)
     d = d * 18446744073709551616.0f;
-  int e = (int) ((bits_f32 (d * (1.0f / 0.75f)) >> 23) & 0xff) - 0x7f;
-  const float m = f32_bits (bits_f32 (d) - (uint32_t) e * (1u << 23));
+  int e = (int) ((float_to_bits (d * (1.0f / 0.75f)) >> 23) & 0xff) - 0x7f;
+  const float m = bits_to_float (float_to_bits (d) - (uint32_t) e * (1u << 23));
   if (tiny)
     e -= 64;
   df s = df_mul_df ((df) {0.69314718246459960938f, -1.904654323148236017e-09f}, (float) e);
@@ -137,16 +122,16 @@ static float
 onednn_expf (float x)
 {
   static const uint32_t pol[5] = {0x3f7ffffb, 0x3efffee3, 0x3e2aad40, 0x3d2b9d0d, 0x3c07cfce};
-  const float ln_min = f32_bits (0xc2aeac50), ln_max = f32_bits (0x42b17218);
+  const float ln_min = bits_to_float (0xc2aeac50), ln_max = bits_to_float (0x42b17218);
   const int underflow = x < ln_min;
   x = fmaxf (fminf (x, ln_max), ln_min);
-  const float fx = floorf (x * f32_bits (0x3fb8aa3b) + 0.5f);
-  const float r = fmaf (-fx, f32_bits (0x3f317218), x);
+  const float fx = floorf (x * bits_to_float (0x3fb8aa3b) + 0.5f);
+  const float r = fmaf (-fx, bits_to_float (0x3f317218), x);
   /* 2 * 2^(n-1), so that n = 128 stays representable */
   const float scale = underflow ? 0.0f : pow2i ((int) (fx - 1.0f));
-  float p = f32_bits (pol[4]);
+  float p = bits_to_float (pol[4]);
   for (int i = 3; i >= 0; i--)
-    p = fmaf (p, r, f32_bits (pol[i]));
+    p = fmaf (p, r, bits_to_float (pol[i]));
   p = fmaf (p, r, 1.0f);
   return p * scale * 2.0f;
 }
@@ -157,17 +142,17 @@ static float
 onednn_erf_abs (float x, float e)
 {
   static const uint32_t pol[5] = {0x3e827906, 0xbe91a98e, 0x3fb5f0e3, 0xbfba00e3, 0x3f87dc22};
-  const float t = 1.0f / fmaf (f32_bits (0x3ea7ba05), fabsf (x), 1.0f);
-  float r = f32_bits (pol[4]);
+  const float t = 1.0f / fmaf (bits_to_float (0x3ea7ba05), fabsf (x), 1.0f);
+  float r = bits_to_float (pol[4]);
   for (int i = 3; i >= 0; i--)
-    r = fmaf (r, t, f32_bits (pol[i]));
+    r = fmaf (r, t, bits_to_float (pol[i]));
   return fmaf (-e * t, r, 1.0f);
 }
 
 IRC_TR_FMA_CLONES float
 irc_tr_torch_gelu (float s)
 {
-  const float x = s * f32_bits (0x3f3504f3), half = s * 0.5f;
+  const float x = s * bits_to_float (0x3f3504f3), half = s * 0.5f;
   const float erf_abs = onednn_erf_abs (x, onednn_expf (-(x * x)));
   return fmaf (signbit (x) ? -erf_abs : erf_abs, half, half);
 }
@@ -176,10 +161,10 @@ irc_tr_torch_gelu (float s)
 IRC_TR_FMA_CLONES float
 irc_tr_torch_gelu_grad (float s)
 {
-  const float x = s * f32_bits (0x3f3504f3);
+  const float x = s * bits_to_float (0x3f3504f3);
   const float e = onednn_expf (-(x * x));
   const float erf_abs = onednn_erf_abs (x, e);
-  return fmaf (signbit (x) ? -erf_abs : erf_abs, 0.5f, x * f32_bits (0x3f106eba) * e + 0.5f);
+  return fmaf (signbit (x) ? -erf_abs : erf_abs, 0.5f, x * bits_to_float (0x3f106eba) * e + 0.5f);
 }
 
 /* ------------------------------------------------------------ ATen */
