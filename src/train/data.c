@@ -169,6 +169,20 @@ trd_add_clean (trd_set *s, const char *dir, FILE *log, irc_error *err)
   return st;
 }
 
+/* Loads a degraded/clean pair into @a and @b (left for the caller to clear
+ * on failure too): both must load and be the same size. */
+static irc_status
+load_pair (const char *input, const char *target, irc_image *a, irc_image *b, irc_error *err)
+{
+  irc_status st = irc_image_load (input, a, err);
+  if (st == IRC_OK)
+    st = irc_image_load (target, b, err);
+  if (st == IRC_OK && (a->width != b->width || a->height != b->height))
+    st = irc_fail (err, IRC_ERR_INVALID, "pair %s (%dx%d) and %s (%dx%d) differ in size",
+        input, a->width, a->height, target, b->width, b->height);
+  return st;
+}
+
 irc_status
 trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir, FILE *log,
     irc_error *err)
@@ -184,12 +198,7 @@ trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir, FILE *
         "sorted order)", input_dir, n_in, target_dir, n_tg);
   for (size_t i = 0; i < n_in && st == IRC_OK; i++) {
     irc_image a = { 0, 0, NULL }, b = { 0, 0, NULL };
-    st = irc_image_load (in[i], &a, err);
-    if (st == IRC_OK)
-      st = irc_image_load (tg[i], &b, err);
-    if (st == IRC_OK && (a.width != b.width || a.height != b.height))
-      st = irc_fail (err, IRC_ERR_INVALID, "pair %s (%dx%d) and %s (%dx%d) differ in size",
-          in[i], a.width, a.height, tg[i], b.width, b.height);
+    st = load_pair (in[i], tg[i], &a, &b, err);
     if (st == IRC_OK) {
       if (a.width < s->patch || a.height < s->patch)
         note_small (log, &skipped, in[i], a.width, a.height, s->patch);
@@ -476,12 +485,7 @@ trd_val_pairs (trd_val *v, const char *input_dir, const char *target_dir, int ma
     st = val_alloc (v, n_in, err);
   for (size_t i = 0; i < n_in && st == IRC_OK; i++) {
     irc_image a = { 0, 0, NULL }, b = { 0, 0, NULL };
-    st = irc_image_load (in[i], &a, err);
-    if (st == IRC_OK)
-      st = irc_image_load (tg[i], &b, err);
-    if (st == IRC_OK && (a.width != b.width || a.height != b.height))
-      st = irc_fail (err, IRC_ERR_INVALID, "pair %s (%dx%d) and %s (%dx%d) differ in size",
-          in[i], a.width, a.height, tg[i], b.width, b.height);
+    st = load_pair (in[i], tg[i], &a, &b, err);
     if (st == IRC_OK) {
       int w, h;
       v->lq[i] = center_crop (&a, max_side, &w, &h);
