@@ -604,6 +604,23 @@ test_rain (void)
     CHECK (mean_of (img, n) > m0);
   }
 
+  /* Light rain is streaks alone, as in Rain100L's pairs: in most draws
+   * most pixels are left exactly as they were (no veil, no global lift),
+   * or a model learns to strip contrast from every scene. */
+  int streaks_only = 0;
+  const int light_draws = 60;
+  for (int trial = 0; trial < light_draws; trial++) {
+    irc_rain_params rp;
+    irc_rain_sample (&rp, 0.0f, &r);
+    memcpy (img, scene.data, n * sizeof (float));
+    CHECK (irc_degrade_rain (img, w, h, &rp, &r, &err) == IRC_OK);
+    size_t same = 0;
+    for (size_t i = 0; i < n; i++)
+      same += img[i] == scene.data[i];
+    streaks_only += same > n / 2;
+  }
+  CHECK (streaks_only >= light_draws * 55 / 100);
+
   /* The streak map: non-negative, mostly zero for light rain, streaks
    * longer than wide (vertical structure: rows correlate more than columns). */
   float *map = calloc ((size_t) w * h, sizeof (float));

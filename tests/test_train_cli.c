@@ -243,6 +243,13 @@ test_errors (void)
   const char *bad_task[] = { "--task", "sharpen", "--data", path ("corrupt"), "--out",
     path ("o6"), NULL };
   expect (__LINE__, 2, "sharpen", bad_task);
+
+  const char *prob_alone[] = { "--task", "deblur", "--data", path ("train"), "--kernel-prob",
+    "0.5", "--out", path ("o7"), NULL };
+  expect (__LINE__, 2, "--kernel-prob goes with --kernels", prob_alone);
+  const char *prob_range[] = { "--task", "deblur", "--data", path ("train"), "--kernels",
+    path ("train"), "--kernel-prob", "1.5", "--out", path ("o8"), NULL };
+  expect (__LINE__, 2, "'1.5'", prob_range);
 }
 
 /* The common options of the short runs. */

@@ -423,7 +423,7 @@ irc_rain_sample (irc_rain_params *p, float heaviness, irc_rng *rng)
       p->length_min = irc_rng_range (rng, 4.0f, 15.0f);
       p->length_max = fminf (p->length_min * irc_rng_range (rng, 2.0f, 6.0f), 80.0f);
     } else {
-      p->density = irc_rng_range (rng, 0.15f, 0.6f) / p->layers;
+      p->density = irc_rng_range (rng, 0.2f, 0.8f) / p->layers;
       p->length_min = irc_rng_range (rng, 8.0f, 40.0f);
       p->length_max = p->length_min * irc_rng_range (rng, 1.2f, 2.0f);
     }
@@ -440,8 +440,13 @@ irc_rain_sample (irc_rain_params *p, float heaviness, irc_rng *rng)
     p->depth_var = irc_rng_range (rng, 0.0f, 0.5f);
     p->sky_follow = irc_rng_range (rng, 0.0f, 0.6f);
     p->tint = irc_rng_range (rng, 0.0f, 0.3f);
-    p->veil = irc_rng_uniform (rng) < 0.3f ? irc_rng_range (rng, 0.0f, 0.08f) : 0.0f;
-    p->brighten = irc_rng_range (rng, 0.0f, 0.02f);
+    /* Rain100L's pairs differ by the streaks alone (the rainy image is
+     * never darker, and away from streaks it equals the clean one), so
+     * light rain rarely carries a veil or a global lift. A model trained
+     * with them too often learns to strip contrast from every image and
+     * loses several dB on real low-contrast scenes (measured). */
+    p->veil = irc_rng_uniform (rng) < 0.1f ? irc_rng_range (rng, 0.0f, 0.05f) : 0.0f;
+    p->brighten = irc_rng_uniform (rng) < 0.3f ? irc_rng_range (rng, 0.0f, 0.02f) : 0.0f;
   } else {
     /* Heavy rain, Rain100H/Rain1400-like: several layers, veil. */
     irc_rain_preset_heavy (p);
@@ -471,6 +476,13 @@ irc_rain_sample (irc_rain_params *p, float heaviness, irc_rng *rng)
     p->tint = irc_rng_range (rng, 0.0f, 0.3f);
     p->veil = irc_rng_range (rng, 0.05f, 0.35f);
     p->brighten = irc_rng_range (rng, 0.0f, 0.08f);
+    if (irc_rng_uniform (rng) < 0.25f) {
+      /* Streaks without accumulation (Rain100H's look): the model has to
+       * see heavy streaks over full contrast too, or it treats every
+       * scene as veiled. */
+      p->veil = 0.0f;
+      p->brighten = 0.0f;
+    }
     if (irc_rng_uniform (rng) < 0.3f) {
       /* Heavy rain as cameras see it (NTURain-like): fine, faint, dense
        * streaks, mostly visible against dark areas, in thick accumulation. */

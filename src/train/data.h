@@ -28,6 +28,7 @@ typedef struct {
   float sigma_min, sigma_max;      /* noise sigma range, 0-255 units */
   const irc_kernel *kernels;       /* extra blur kernels (Levin set), not owned; may be NULL */
   size_t n_kernels;
+  float kernel_prob;               /* chance of a kernel of @kernels over a random trajectory */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

@@ -39,7 +39,8 @@ enum {
   O_TASK, O_DATA, O_PAIRS, O_OUT, O_CONFIG, O_DIM, O_BLOCKS, O_ENC_WIDTH, O_CODE, O_ITERS,
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
-  O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_COUNT
+  O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
+  O_COUNT
 };
 
 static const struct {
@@ -59,6 +60,7 @@ static const struct {
   [O_PLOT_EVERY] = { "plot-every", 1 }, [O_SEED] = { "seed", 1 },
   [O_THREADS] = { "threads", 1 }, [O_RESUME] = { "resume", 0 }, [O_INIT] = { "init", 1 },
   [O_HELP] = { "help", 0 }, [O_EMA_DECAY] = { "ema-decay", 1 },
+  [O_KERNEL_PROB] = { "kernel-prob", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -81,7 +83,7 @@ typedef struct {
   int64_t iters, lr_const, lr_cos, constyle_iters;
   int batch, patch, queue, no_constyle, threads, resume;
   double lr, lr_min, ema_decay;
-  float sigma_min, sigma_max;
+  float sigma_min, sigma_max, kernel_prob;
   const char *kernels, *val, *val_pairs[2], *init;
   int64_t val_every, save_every, plot_every;
   uint64_t seed;
@@ -113,6 +115,8 @@ usage (FILE *fp)
       "                         order, used as they are; repeatable\n"
       "  --sigma-range LO,HI    noise sigma in 0-255 units (default 0,50; auto too)\n"
       "  --kernels DIR          also blur with the *.txt kernels in DIR (deblur, auto)\n"
+      "  --kernel-prob P        chance that a blur uses a kernel of --kernels rather\n"
+      "                         than a random trajectory (default 0.3)\n"
       "  --val DIR              clean validation images, center-cropped to at most\n"
       "                         256x256 and degraded once with a fixed seed (denoise:\n"
       "                         sigma at the middle of --sigma-range)\n"
@@ -448,6 +452,13 @@ resolve (options *o, const raw_args *r)
     o->sigma_max = (float) hi;
   }
   o->kernels = VAL (O_KERNELS);
+  double kernel_prob = 0.3;
+  if (r->given[O_KERNEL_PROB] && parse_double (VAL (O_KERNEL_PROB), 0, 1, &kernel_prob))
+    return usage_error ("--kernel-prob wants a probability in [0, 1], not '%s'",
+        VAL (O_KERNEL_PROB));
+  if (r->given[O_KERNEL_PROB] && !o->kernels)
+    return usage_error ("%s", "--kernel-prob goes with --kernels");
+  o->kernel_prob = (float) kernel_prob;
   o->val = VAL (O_VAL);
   if (r->given[O_VAL_PAIRS]) {
     o->val_pairs[0] = r->v[O_VAL_PAIRS][0];
@@ -528,6 +539,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--sigma-range";
   else if (!same_str (stored->kernels, now->kernels))
     what = "--kernels";
+  else if (stored->kernel_prob != now->kernel_prob)
+    what = "--kernel-prob";
   else if (stored->seed != now->seed)
     what = "--seed";
   else if (!same_config (&stored->cfg, &now->cfg))
@@ -730,8 +743,10 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   META ("seed", "%llu", (unsigned long long) o->seed);
   if (o->task == TRD_DENOISE || o->task == TRD_AUTO)
     META ("sigma_range", "%g,%g", o->sigma_min, o->sigma_max);
-  if (o->kernels)
+  if (o->kernels) {
     META ("kernels", "%s", o->kernels);
+    META ("kernel_prob", "%g", o->kernel_prob);
+  }
   if (o->init)
     META ("init", "%s", o->init);
   if (isfinite (val_psnr)) {
@@ -1018,7 +1033,8 @@ setup (run *R, int argc, char **argv)
   /* data */
   if (o->kernels && irc_kernel_load_dir (o->kernels, &R->kernels, &R->n_kernels, &err) != IRC_OK)
     return fail (R, "--kernels", &err);
-  trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels };
+  trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
+    o->kernel_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   size_t dl = 0;
   for (int k = 0; k < R->raw.n_data; k++) {
