@@ -298,6 +298,31 @@ test_learns (void)
   lp.ignore_prefix = "train.";
   CHECK (irc_model_load (path ("learn/state.safetensors"), &lp, &m, &err) == IRC_OK,
       "the state loads as a model: %s", err.message);
+  /* The saved (EMA) network averages the U-Net but carries the live ConStyle
+   * encoder, weights and BatchNorm statistics, bit for bit. */
+  irc_model *ema = NULL;
+  CHECK (irc_model_load (path ("learn/last.safetensors"), NULL, &ema, &err) == IRC_OK,
+      "last.safetensors loads: %s", err.message);
+  int encoder_same = 0, encoder_differs = 0, unet_differs = 0;
+  for (size_t i = 0; m && ema && i < irc_model_tensor_count (ema); i++) {
+    size_t count = 0, live_count = 0;
+    float *data = NULL;
+    const char *name = irc_model_tensor_info (ema, i, &count, NULL, NULL, &data);
+    const float *live = irc_model_tensor (m, name, &live_count);
+    if (!name || !data || !live || live_count != count)
+      continue;
+    const int same = memcmp (data, live, count * sizeof (float)) == 0;
+    if (strncmp (name, "ConStyle.encoder_q.", 19) == 0) {
+      encoder_same += same;
+      encoder_differs += !same;
+    } else
+      unet_differs += !same;
+  }
+  CHECK (encoder_same > 0 && encoder_differs == 0,
+      "the EMA network's encoder is the live one (%d tensors same, %d differ)",
+      encoder_same, encoder_differs);
+  CHECK (unet_differs > 0, "the EMA network's U-Net is an average, not the live one");
+  irc_model_free (&ema);
   irc_model_free (&m);
   FILE *f = fopen (path ("learn/train.png"), "rb");
   unsigned char sig[8] = { 0 };
