@@ -250,6 +250,9 @@ test_errors (void)
   const char *prob_range[] = { "--task", "deblur", "--data", path ("train"), "--kernels",
     path ("train"), "--kernel-prob", "1.5", "--out", path ("o8"), NULL };
   expect (__LINE__, 2, "'1.5'", prob_range);
+  const char *all_clean[] = { "--task", "derain", "--data", path ("train"), "--clean-prob", "1",
+    "--out", path ("o9"), NULL };
+  expect (__LINE__, 2, "--clean-prob wants a probability in [0, 1)", all_clean);
 }
 
 /* The common options of the short runs. */

@@ -292,6 +292,17 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
     extract (lq, im->input, im->width, im->height, orient, px, py, P, P);
     return IRC_OK;
   }
+  if (s->deg.clean_prob > 0.0f) {
+    /* its own stream, so that runs without clean crops keep their bits */
+    irc_rng keep;
+    irc_rng_seed (&keep, deg_seed, 5);
+    if (irc_rng_uniform (&keep) < s->deg.clean_prob) {
+      irc_plan_clear (&plan);
+      extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);
+      memcpy (lq, gt, (size_t) 3 * P * P * sizeof (float));
+      return IRC_OK;
+    }
+  }
   if (!synth) {
     /* blind AWGN in float, unclipped, as the paper trains denoising */
     extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);

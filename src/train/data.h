@@ -29,6 +29,7 @@ typedef struct {
   const irc_kernel *kernels;       /* extra blur kernels (Levin set), not owned; may be NULL */
   size_t n_kernels;
   float kernel_prob;               /* chance of a kernel of @kernels over a random trajectory */
+  float clean_prob;                /* chance of a synthetic crop left undegraded (input = target) */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

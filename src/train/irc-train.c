@@ -40,7 +40,7 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_COUNT
+  O_CLEAN_PROB, O_COUNT
 };
 
 static const struct {
@@ -60,7 +60,7 @@ static const struct {
   [O_PLOT_EVERY] = { "plot-every", 1 }, [O_SEED] = { "seed", 1 },
   [O_THREADS] = { "threads", 1 }, [O_RESUME] = { "resume", 0 }, [O_INIT] = { "init", 1 },
   [O_HELP] = { "help", 0 }, [O_EMA_DECAY] = { "ema-decay", 1 },
-  [O_KERNEL_PROB] = { "kernel-prob", 1 },
+  [O_KERNEL_PROB] = { "kernel-prob", 1 }, [O_CLEAN_PROB] = { "clean-prob", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -83,7 +83,7 @@ typedef struct {
   int64_t iters, lr_const, lr_cos, constyle_iters;
   int batch, patch, queue, no_constyle, threads, resume;
   double lr, lr_min, ema_decay;
-  float sigma_min, sigma_max, kernel_prob;
+  float sigma_min, sigma_max, kernel_prob, clean_prob;
   const char *kernels, *val, *val_pairs[2], *init;
   int64_t val_every, save_every, plot_every;
   uint64_t seed;
@@ -117,6 +117,9 @@ usage (FILE *fp)
       "  --kernels DIR          also blur with the *.txt kernels in DIR (deblur, auto)\n"
       "  --kernel-prob P        chance that a blur uses a kernel of --kernels rather\n"
       "                         than a random trajectory (default 0.3)\n"
+      "  --clean-prob P         chance that a synthetic crop is left undegraded, so\n"
+      "                         the model learns to leave clean footage alone\n"
+      "                         (default 0)\n"
       "  --val DIR              clean validation images, center-cropped to at most\n"
       "                         256x256 and degraded once with a fixed seed (denoise:\n"
       "                         sigma at the middle of --sigma-range)\n"
@@ -459,6 +462,12 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_KERNEL_PROB] && !o->kernels)
     return usage_error ("%s", "--kernel-prob goes with --kernels");
   o->kernel_prob = (float) kernel_prob;
+  double clean_prob = 0.0;
+  if (r->given[O_CLEAN_PROB] && (parse_double (VAL (O_CLEAN_PROB), 0, 1, &clean_prob)
+        || !(clean_prob < 1.0)))
+    return usage_error ("--clean-prob wants a probability in [0, 1), not '%s'",
+        VAL (O_CLEAN_PROB));
+  o->clean_prob = (float) clean_prob;
   o->val = VAL (O_VAL);
   if (r->given[O_VAL_PAIRS]) {
     o->val_pairs[0] = r->v[O_VAL_PAIRS][0];
@@ -541,6 +550,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--kernels";
   else if (stored->kernel_prob != now->kernel_prob)
     what = "--kernel-prob";
+  else if (stored->clean_prob != now->clean_prob)
+    what = "--clean-prob";
   else if (stored->seed != now->seed)
     what = "--seed";
   else if (!same_config (&stored->cfg, &now->cfg))
@@ -747,6 +758,8 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
     META ("kernels", "%s", o->kernels);
     META ("kernel_prob", "%g", o->kernel_prob);
   }
+  if (o->clean_prob > 0)
+    META ("clean_prob", "%g", o->clean_prob);
   if (o->init)
     META ("init", "%s", o->init);
   if (isfinite (val_psnr)) {
@@ -1034,7 +1047,7 @@ setup (run *R, int argc, char **argv)
   if (o->kernels && irc_kernel_load_dir (o->kernels, &R->kernels, &R->n_kernels, &err) != IRC_OK)
     return fail (R, "--kernels", &err);
   trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
-    o->kernel_prob };
+    o->kernel_prob, o->clean_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   size_t dl = 0;
   for (int k = 0; k < R->raw.n_data; k++) {
