@@ -39,9 +39,9 @@ check() {
   fi
 }
 
-check denoise 5.0 --degrade noise --sigma 25
-check derain 2.0 --degrade rain-heavy --quantize
+check denoise 6.0 --degrade noise --sigma 25
+check derain 1.0 --degrade rain-light --quantize
 check dehaze 3.0 --degrade haze --quantize
-check deblur 0.1 --degrade blur --kernel "$kernel" --quantize
+check deblur 0.7 --degrade blur --kernel "$kernel" --quantize
 check auto 2.0 --degrade noise --sigma 25
 exit $failed
