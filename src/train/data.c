@@ -55,8 +55,7 @@ options_for (irc_plan_options *o, const trd_degradation *deg)
   o->sigma_max = deg->sigma_max;
   o->kernels = deg->kernels;
   o->n_kernels = deg->kernels ? deg->n_kernels : 0;
-  if (deg->kernels)
-    o->kernel_prob = deg->kernel_prob;
+  o->kernel_prob = deg->kernel_prob;
 }
 
 void

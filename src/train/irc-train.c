@@ -456,7 +456,9 @@ resolve (options *o, const raw_args *r)
     o->sigma_max = (float) hi;
   }
   o->kernels = VAL (O_KERNELS);
-  double kernel_prob = 0.3;
+  irc_plan_options generator_defaults;   /* the degradation generator's own default */
+  irc_plan_options_init (&generator_defaults);
+  double kernel_prob = generator_defaults.kernel_prob;
   if (r->given[O_KERNEL_PROB] && parse_double (VAL (O_KERNEL_PROB), 0, 1, &kernel_prob))
     return usage_error ("--kernel-prob wants a probability in [0, 1], not '%s'",
         VAL (O_KERNEL_PROB));
