@@ -185,6 +185,29 @@ test_png_roundtrip (void)
   CHECK (10 * log10 (1.0 / mse) > 35.0);
   irc_image_clear (&back);
 
+  /* The in-memory round trip: the same codec at 4:2:0, in place, 8-bit
+   * output; lower quality, more loss; bad requests named, image untouched. */
+  irc_image copy = { 0 };
+  double psnr_at[2];
+  const int qualities[2] = { 95, 20 };
+  for (int q = 0; q < 2; q++) {
+    CHECK (irc_image_alloc (&copy, 64, 48, &err) == IRC_OK);
+    memcpy (copy.data, scene.data, sizeof (float) * 3 * 64 * 48);
+    CHECK (irc_image_jpeg_roundtrip (&copy, qualities[q], &err) == IRC_OK);
+    double e = 0;
+    for (size_t i = 0; i < (size_t) 3 * 64 * 48; i++) {
+      CHECK (rintf (copy.data[i] * 255.0f) == copy.data[i] * 255.0f);
+      e += (copy.data[i] - scene.data[i]) * (copy.data[i] - scene.data[i]);
+    }
+    psnr_at[q] = 10 * log10 (3 * 64 * 48 / e);
+    irc_image_clear (&copy);
+  }
+  CHECK (psnr_at[0] > 33.0 && psnr_at[1] < psnr_at[0] - 3.0);
+  CHECK (irc_image_jpeg_roundtrip (&scene, 0, &err) == IRC_ERR_INVALID);
+  CHECK (strstr (err.message, "quality 0"));
+  irc_image nothing = { 0 };
+  CHECK (irc_image_jpeg_roundtrip (&nothing, 50, &err) == IRC_ERR_INVALID);
+
   /* Bad requests. */
   CHECK (irc_image_save (tmp_path ("x.bmp"), &scene, 0, &err) == IRC_ERR_UNSUPPORTED);
   CHECK (strstr (err.message, "x.bmp"));

@@ -422,6 +422,23 @@ test_identity_model (void)
   CHECK (run_eval (args, "id3.out") == 0);
   CHECK (csv_field ("id1.csv", "a.png", 0) != csv_field ("id3.csv", "a.png", 0));
 
+  /* --jpeg: the same draws, then a codec's loss; the input changes, the
+   * identity's output still equals it. It goes with --clean only. */
+  snprintf (args, sizeof args, "%s --jpeg 30", base);
+  char jpeg_args[2048];
+  snprintf (jpeg_args, sizeof jpeg_args, args, tmp_path ("id.safetensors"), tmp_path ("clean"),
+      3, tmp_path ("id4.csv"), tmp_path ("sbs"));
+  CHECK (run_eval (jpeg_args, "id4.out") == 0);
+  CHECK (strstr (read_text ("id4.out"), "then JPEG quality 30"));
+  CHECK (csv_field ("id4.csv", "a.png", 0) != csv_field ("id1.csv", "a.png", 0));
+  CHECK (csv_field ("id4.csv", "a.png", 0) == csv_field ("id4.csv", "a.png", 2));
+  snprintf (args, sizeof args, "--model '%s' --pairs '%s' '%s' --jpeg 50",
+      tmp_path ("id.safetensors"), tmp_path ("A"), tmp_path ("B"));
+  CHECK (run_eval (args, "jpeg-pairs.out") == 2);
+  snprintf (args, sizeof args, "--model '%s' --clean '%s' --degrade noise --jpeg 0",
+      tmp_path ("id.safetensors"), tmp_path ("clean"));
+  CHECK (run_eval (args, "jpeg0.out") == 2);
+
   /* --pairs with the model: a corrupt model file is a runtime error. */
   FILE *fp = fopen (tmp_path ("bad.safetensors"), "wb");
   CHECK (fp && fwrite ("not a model", 1, 11, fp) == 11 && fclose (fp) == 0);

@@ -253,6 +253,15 @@ test_errors (void)
   const char *all_clean[] = { "--task", "derain", "--data", path ("train"), "--clean-prob", "1",
     "--out", path ("o9"), NULL };
   expect (__LINE__, 2, "--clean-prob wants a probability in [0, 1)", all_clean);
+  const char *quality_alone[] = { "--task", "denoise", "--data", path ("train"),
+    "--compress-quality", "30,60", "--out", path ("o10"), NULL };
+  expect (__LINE__, 2, "--compress-quality goes with --compress-prob", quality_alone);
+  const char *quality_range[] = { "--task", "denoise", "--data", path ("train"),
+    "--compress-prob", "0.5", "--compress-quality", "0,60", "--out", path ("o11"), NULL };
+  expect (__LINE__, 2, "1 <= LO <= HI <= 100, not '0,60'", quality_range);
+  const char *compress_range[] = { "--task", "denoise", "--data", path ("train"),
+    "--compress-prob", "-0.1", "--out", path ("o12"), NULL };
+  expect (__LINE__, 2, "--compress-prob wants a probability", compress_range);
 }
 
 /* The common options of the short runs. */
@@ -353,6 +362,9 @@ test_resume (void)
   expect (__LINE__, 1, "--resume", exists);
   const char *differ[] = { SHORT, "--batch", "8", "--out", path ("half"), "--resume", NULL };
   expect (__LINE__, 2, "--batch", differ);
+  const char *compress[] = { SHORT, "--compress-prob", "0.5", "--out", path ("half"), "--resume",
+    NULL };
+  expect (__LINE__, 2, "--compress-prob or --compress-quality", compress);
   row a[40], b[40];
   const int na = read_csv (path ("whole/train.csv"), a, 40);
   const int nb = read_csv (path ("half/train.csv"), b, 40);

@@ -1,6 +1,8 @@
 /* test_train_data: irc-train's batches. --clean-prob leaves that share of
  * synthetic crops undegraded (input = target); without it noise and haze
- * change every crop. Same seed, same choice. */
+ * change every crop. Same seed, same choice. --compress-prob sends that share
+ * of degraded crops through a JPEG (8-bit, smoother) and leaves the others'
+ * bits as they were without it. */
 #include "common.h"
 #include "io/image.h"
 #include "train/data.h"
@@ -34,7 +36,7 @@ static int
 undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 {
   irc_error err = { 0 };
-  trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, 0.3f, clean_prob };
+  trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, 0.3f, clean_prob, 0.0f, 0, 0 };
   trd_set s;
   trd_set_init (&s, BATCH, PATCH, &deg, seed);
   CHECK (trd_add_clean (&s, dir, NULL, &err) == IRC_OK);
@@ -49,6 +51,80 @@ undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
   free (gt);
   trd_set_clear (&s);
   return same;
+}
+
+/* One batch of @task with sigma fixed at 25 and --compress-prob @prob at
+ * JPEG quality 30, into malloc'd *@lq and *@gt. */
+static void
+compressed_batch (const char *dir, trd_task task, float prob, float **lq, float **gt)
+{
+  irc_error err = { 0 };
+  trd_degradation deg = { task, 25.0f, 25.0f, NULL, 0, 0.3f, 0.0f, prob, 30, 30 };
+  trd_set s;
+  trd_set_init (&s, BATCH, PATCH, &deg, 3);
+  CHECK (trd_add_clean (&s, dir, NULL, &err) == IRC_OK);
+  const size_t n = (size_t) BATCH * 3 * PATCH * PATCH;
+  *lq = malloc (n * sizeof (float));
+  *gt = malloc (n * sizeof (float));
+  CHECK (*lq && *gt);
+  CHECK (trd_batch (&s, *lq, *gt, &err) == IRC_OK);
+  trd_set_clear (&s);
+}
+
+static int
+is_8bit (const float *x, size_t n)
+{
+  for (size_t i = 0; i < n; i++)
+    if (!(x[i] >= 0.0f && x[i] <= 1.0f) || rintf (x[i] * 255.0f) != x[i] * 255.0f)
+      return 0;
+  return 1;
+}
+
+static double
+sq_error (const float *a, const float *b, size_t n)
+{
+  double e = 0.0;
+  for (size_t i = 0; i < n; i++)
+    e += ((double) a[i] - b[i]) * ((double) a[i] - b[i]);
+  return e / (double) n;
+}
+
+static void
+test_compress (const char *dir)
+{
+  const size_t per = (size_t) 3 * PATCH * PATCH;
+  float *lq0, *gt0, *lq1, *gt1, *lqh, *gth;
+  compressed_batch (dir, TRD_DENOISE, 0.0f, &lq0, &gt0);
+  compressed_batch (dir, TRD_DENOISE, 1.0f, &lq1, &gt1);
+  compressed_batch (dir, TRD_DENOISE, 0.5f, &lqh, &gth);
+  /* the same crops; float noise without, 8-bit JPEG output with */
+  CHECK (memcmp (gt0, gt1, BATCH * per * sizeof (float)) == 0);
+  CHECK (memcmp (gt0, gth, BATCH * per * sizeof (float)) == 0);
+  CHECK (!is_8bit (lq0, BATCH * per));
+  CHECK (is_8bit (lq1, BATCH * per));
+  /* quality 30 smooths most of sigma 25's noise away */
+  const double e0 = sq_error (lq0, gt0, BATCH * per), e1 = sq_error (lq1, gt1, BATCH * per);
+  fprintf (stderr, "sigma 25: error %.5f, after JPEG 30 %.5f\n", e0, e1);
+  CHECK (e1 < 0.7 * e0);
+  /* at 0.5 each crop is either its uncompressed self, bit for bit, or its
+   * compressed self; about half of each */
+  int compressed = 0;
+  for (int i = 0; i < BATCH; i++) {
+    const size_t o = i * per;
+    if (memcmp (lqh + o, lq1 + o, per * sizeof (float)) == 0)
+      compressed++;
+    else
+      CHECK (memcmp (lqh + o, lq0 + o, per * sizeof (float)) == 0);
+  }
+  fprintf (stderr, "compressed crops at --compress-prob 0.5: %d of %d\n", compressed, BATCH);
+  CHECK (compressed >= 20 && compressed <= 44);
+  free (lq0); free (gt0); free (lq1); free (gt1); free (lqh); free (gth);
+
+  /* synthetic tasks too */
+  compressed_batch (dir, TRD_DERAIN, 1.0f, &lq1, &gt1);
+  CHECK (is_8bit (lq1, BATCH * per));
+  free (lq1);
+  free (gt1);
 }
 
 int
@@ -75,6 +151,8 @@ main (void)
   CHECK (undegraded (dir, TRD_DENOISE, 0.25f, 1) > 0);
   /* same seed, same choice */
   CHECK (undegraded (dir, TRD_DERAIN, 0.25f, 1) == clean);
+
+  test_compress (dir);
 
   for (int k = 0; k < 3; k++) {
     snprintf (file, sizeof file, "%s/%d.png", dir, k);

@@ -68,6 +68,9 @@ usage (FILE *fp)
       "  -s, --seed N         degradation seed (default 0)\n"
       "      --quantize       round degraded inputs to 8 bits before the model, as a\n"
       "                       saved image or a video frame would be\n"
+      "      --jpeg Q         then compress each degraded input to a JPEG of quality\n"
+      "                       Q (1-100, 4:2:0) and decode it, as a codec would (the\n"
+      "                       input becomes 8-bit); the same draws as without it\n"
       "      --csv FILE       also write the table as CSV (written whole at the end)\n"
       "      --side-by-side DIR\n"
       "                       write input | output | target as DIR/NAME.png\n"
@@ -286,6 +289,7 @@ typedef struct {
   double sigma;          /* < 0: not given */
   uint64_t seed;
   int quantize;
+  int jpeg_quality;      /* 0: no compression */
 } degrade_spec;
 
 /* Degrades @img (the clean target's copy) for image @index: every draw comes
@@ -320,6 +324,8 @@ degrade_image (const degrade_spec *d, size_t index, irc_image *img, irc_error *e
       img->data[i] = rintf (x * 255.0f) / 255.0f;
     }
   }
+  if (st == IRC_OK && d->jpeg_quality > 0)
+    st = irc_image_jpeg_roundtrip (img, d->jpeg_quality, err);
   return st;
 }
 
@@ -684,7 +690,7 @@ main (int argc, char **argv)
 {
   enum {
     OPT_PAIRS = 256, OPT_CLEAN, OPT_DEGRADE, OPT_COMPARE, OPT_SIGMA, OPT_KERNEL, OPT_CSV,
-    OPT_SIDE, OPT_TLC, OPT_QUANTIZE,
+    OPT_SIDE, OPT_TLC, OPT_QUANTIZE, OPT_JPEG,
   };
   static const struct option longopts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -696,6 +702,7 @@ main (int argc, char **argv)
     { "kernel", required_argument, NULL, OPT_KERNEL },
     { "seed", required_argument, NULL, 's' },
     { "quantize", no_argument, NULL, OPT_QUANTIZE },
+    { "jpeg", required_argument, NULL, OPT_JPEG },
     { "csv", required_argument, NULL, OPT_CSV },
     { "side-by-side", required_argument, NULL, OPT_SIDE },
     { "backend", required_argument, NULL, 'b' },
@@ -746,6 +753,13 @@ main (int argc, char **argv)
           return usage_error ("--seed wants a non-negative integer, not '%s'", optarg);
         break;
       case OPT_QUANTIZE: o.deg.quantize = 1; break;
+      case OPT_JPEG: {
+        long long q;
+        if (parse_long (optarg, 1, 100, &q))
+          return usage_error ("--jpeg wants a quality in 1..100, not '%s'", optarg);
+        o.deg.jpeg_quality = (int) q;
+        break;
+      }
       case OPT_CSV: o.csv_path = optarg; break;
       case OPT_SIDE: o.side_dir = optarg; break;
       case 'b':
@@ -784,8 +798,8 @@ main (int argc, char **argv)
   if (o.clean != (task_name != NULL))
     return usage_error ("%s", o.clean ? "--clean needs --degrade TASK"
         : "--degrade goes with --clean");
-  if (!o.clean && (o.deg.sigma >= 0.0 || kernel_file || o.deg.quantize))
-    return usage_error ("%s", "--sigma, --kernel and --quantize go with --clean --degrade");
+  if (!o.clean && (o.deg.sigma >= 0.0 || kernel_file || o.deg.quantize || o.deg.jpeg_quality))
+    return usage_error ("%s", "--sigma, --kernel, --quantize and --jpeg go with --clean --degrade");
   irc_error err = { 0 };
   if (o.clean) {
     if (irc_task_from_name (task_name, &o.deg.task, &err) != IRC_OK)
@@ -846,8 +860,11 @@ main (int argc, char **argv)
           printf (" sigma %g", o.deg.sigma);
         if (kernel_file)
           printf (" kernel %s", kernel_file);
-        printf (", seed %llu%s\n", (unsigned long long) seed,
+        printf (", seed %llu%s", (unsigned long long) seed,
             o.deg.quantize ? ", 8-bit inputs" : "");
+        if (o.deg.jpeg_quality)
+          printf (", then JPEG quality %d", o.deg.jpeg_quality);
+        printf ("\n");
       } else {
         printf ("; pairs %s -> %s\n", pairs_in, second);
       }

@@ -403,7 +403,7 @@ save_png (FILE *fp, const char *path, const irc_image *img, irc_error *err)
 
 static irc_status
 save_jpeg (FILE *fp, const char *path, const irc_image *img, int quality,
-    irc_error *err)
+    int full_chroma, irc_error *err)
 {
   struct jpeg_compress_struct cinfo;
   jpeg_ctx ctx;
@@ -430,7 +430,7 @@ save_jpeg (FILE *fp, const char *path, const irc_image *img, int quality,
   cinfo.in_color_space = JCS_RGB;
   jpeg_set_defaults (&cinfo);
   jpeg_set_quality (&cinfo, quality, TRUE);
-  if (quality >= 90) {
+  if (full_chroma) {
     /* At high quality keep full-resolution chroma: thin coloured details
      * (and our one-pixel streaks) otherwise bleed, wasting the setting. */
     for (int c = 0; c < cinfo.num_components; c++)
@@ -493,7 +493,7 @@ irc_image_save (const char *path, const irc_image *img, int jpeg_quality,
     return st;
   }
   irc_status st = is_png ? save_png (fp, path, img, err)
-      : save_jpeg (fp, path, img, jpeg_quality, err);
+      : save_jpeg (fp, path, img, jpeg_quality, jpeg_quality >= 90, err);
   int write_failed = ferror (fp);
   int close_failed = fclose (fp) != 0;
   if (st == IRC_OK && (write_failed || close_failed))
@@ -504,6 +504,45 @@ irc_image_save (const char *path, const irc_image *img, int jpeg_quality,
   if (st != IRC_OK)
     unlink (tmp);
   free (tmp);
+  return st;
+}
+
+irc_status
+irc_image_jpeg_roundtrip (irc_image *img, int quality, irc_error *err)
+{
+  static const char what[] = "JPEG round trip";
+  if (!img || !img->data || img->width <= 0 || img->height <= 0)
+    return irc_fail (err, IRC_ERR_INVALID, "%s: empty image", what);
+  if (quality < 1 || quality > 100)
+    return irc_fail (err, IRC_ERR_INVALID, "%s: quality %d is not in 1..100", what, quality);
+  /* Through memory streams, so the file encoder and decoder above (and
+   * their error handling) are the ones used. */
+  char *buf = NULL;
+  size_t size = 0;
+  FILE *fp = open_memstream (&buf, &size);
+  if (!fp)
+    return irc_fail (err, IRC_ERR_NOMEM, "%s: out of memory", what);
+  /* 4:2:0 chroma at every quality: what video codecs keep of colour. */
+  irc_status st = save_jpeg (fp, what, img, quality, 0, err);
+  if (fclose (fp) != 0 && st == IRC_OK)
+    st = irc_fail (err, IRC_ERR_NOMEM, "%s: out of memory", what);
+  irc_image decoded = { 0, 0, NULL };
+  if (st == IRC_OK) {
+    fp = fmemopen (buf, size, "rb");
+    if (!fp)
+      st = irc_fail (err, IRC_ERR_NOMEM, "%s: out of memory", what);
+    else {
+      st = load_jpeg (fp, what, &decoded, err);
+      fclose (fp);
+    }
+  }
+  if (st == IRC_OK && (decoded.width != img->width || decoded.height != img->height))
+    st = irc_fail (err, IRC_ERR_FORMAT, "%s: decoded %dx%d, encoded %dx%d", what,
+        decoded.width, decoded.height, img->width, img->height);
+  if (st == IRC_OK)
+    memcpy (img->data, decoded.data, sizeof (float) * 3 * img->width * img->height);
+  irc_image_clear (&decoded);
+  free (buf);
   return st;
 }
 

@@ -41,6 +41,12 @@ irc_status irc_image_load (const char *path, irc_image *out, irc_error *err);
 irc_status irc_image_save (const char *path, const irc_image *img, int jpeg_quality,
     irc_error *err);
 
+/** Compresses @img to a JPEG at @quality (1..100, 4:2:0 chroma) in memory
+ * and decodes it back in place: the blocking, ringing and smoothing a video
+ * codec leaves on noise and fine detail, for training and evaluation. The
+ * result is clamped to [0,1] and quantised to 8 bits. */
+irc_status irc_image_jpeg_roundtrip (irc_image *img, int quality, irc_error *err);
+
 /** Frees the pixels and zeroes @img. NULL-safe, idempotent. */
 void irc_image_clear (irc_image *img);
 

@@ -261,6 +261,26 @@ clampi (int v, int lo, int hi)
   return v < lo ? lo : v > hi ? hi : v;
 }
 
+/* --compress-prob: the degraded crop @lq goes through a JPEG at a drawn
+ * quality, as footage goes through a codec after the sensor, so the model
+ * meets noise and rain that compression has already smoothed and blocked.
+ * The crop's origin is the 8x8 grid's, as a frame's is at inference. Its
+ * own stream, so that runs without it keep their bits. */
+static irc_status
+maybe_compress (const trd_set *s, uint64_t deg_seed, float *lq, irc_error *err)
+{
+  if (!(s->deg.compress_prob > 0.0f))
+    return IRC_OK;
+  irc_rng rng;
+  irc_rng_seed (&rng, deg_seed, 6);
+  if (!(irc_rng_uniform (&rng) < s->deg.compress_prob))
+    return IRC_OK;
+  const int lo = s->deg.compress_quality_min, hi = s->deg.compress_quality_max;
+  const int quality = lo + (int) irc_rng_below (&rng, (uint32_t) (hi - lo + 1));
+  irc_image crop = { s->patch, s->patch, lq };
+  return irc_image_jpeg_roundtrip (&crop, quality, err);
+}
+
 static irc_status
 make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_seed,
     float *lq, float *gt, float *ctx, irc_error *err)
@@ -307,7 +327,8 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
     extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);
     memcpy (lq, gt, (size_t) 3 * P * P * sizeof (float));
     irc_noise_params np = { s->deg.sigma_min, s->deg.sigma_max, 0.0f, 0, 0 };
-    return irc_degrade_noise (lq, P, P, &np, &deg, err);
+    irc_status st = irc_degrade_noise (lq, P, P, &np, &deg, err);
+    return st == IRC_OK ? maybe_compress (s, deg_seed, lq, err) : st;
   }
   int cx0, cy0, cw, ch;
   if (haze) {
@@ -327,7 +348,7 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
   irc_plan_clear (&plan);
   if (st == IRC_OK)
     crop_planes (lq, ctx, cw, ch, px - cx0, py - cy0, P);
-  return st;
+  return st == IRC_OK ? maybe_compress (s, deg_seed, lq, err) : st;
 }
 
 irc_status

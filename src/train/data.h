@@ -30,6 +30,9 @@ typedef struct {
   size_t n_kernels;
   float kernel_prob;               /* chance of a kernel of @kernels over a random trajectory */
   float clean_prob;                /* chance of a synthetic crop left undegraded (input = target) */
+  float compress_prob;             /* chance of a degraded crop then JPEG-compressed ... */
+  int compress_quality_min;        /* ... at a quality drawn uniformly in [min, max] */
+  int compress_quality_max;
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

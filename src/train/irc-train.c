@@ -40,7 +40,7 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_CLEAN_PROB, O_COUNT
+  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_COUNT
 };
 
 static const struct {
@@ -61,6 +61,7 @@ static const struct {
   [O_THREADS] = { "threads", 1 }, [O_RESUME] = { "resume", 0 }, [O_INIT] = { "init", 1 },
   [O_HELP] = { "help", 0 }, [O_EMA_DECAY] = { "ema-decay", 1 },
   [O_KERNEL_PROB] = { "kernel-prob", 1 }, [O_CLEAN_PROB] = { "clean-prob", 1 },
+  [O_COMPRESS_PROB] = { "compress-prob", 1 }, [O_COMPRESS_QUALITY] = { "compress-quality", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -83,15 +84,23 @@ typedef struct {
   int64_t iters, lr_const, lr_cos, constyle_iters;
   int batch, patch, queue, no_constyle, threads, resume;
   double lr, lr_min, ema_decay;
-  float sigma_min, sigma_max, kernel_prob, clean_prob;
+  float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob;
+  int compress_quality_min, compress_quality_max;
   const char *kernels, *val, *val_pairs[2], *init;
   int64_t val_every, save_every, plot_every;
   uint64_t seed;
 } options;
 
+/* --compress-quality's default: from blocky (a low-bitrate stream) to near
+ * clean; noise at 25 comes out of JPEG 30 about as smoothed as out of x264's
+ * default rate factor. */
+enum { DEFAULT_COMPRESS_QUALITY_MIN = 30, DEFAULT_COMPRESS_QUALITY_MAX = 90 };
+
 static void
 usage (FILE *fp)
 {
+  irc_plan_options generator_defaults;   /* the defaults help states are the generator's own */
+  irc_plan_options_init (&generator_defaults);
   fprintf (fp,
       "Usage: irc-train --task TASK --data DIR [--data DIR2 ...] --out DIR [OPTIONS]\n"
       "\n"
@@ -116,10 +125,15 @@ usage (FILE *fp)
       "  --sigma-range LO,HI    noise sigma in 0-255 units (default 0,50; auto too)\n"
       "  --kernels DIR          also blur with the *.txt kernels in DIR (deblur, auto)\n"
       "  --kernel-prob P        chance that a blur uses a kernel of --kernels rather\n"
-      "                         than a random trajectory (default 0.3)\n"
+      "                         than a random trajectory (default %g)\n"
       "  --clean-prob P         chance that a synthetic crop is left undegraded, so\n"
       "                         the model learns to leave clean footage alone\n"
       "                         (default 0)\n"
+      "  --compress-prob P      chance that a degraded crop then goes through a JPEG,\n"
+      "                         as footage goes through a codec after the sensor:\n"
+      "                         noise and rain smoothed and blocked (default 0)\n"
+      "  --compress-quality LO,HI\n"
+      "                         its JPEG quality, uniform in LO..HI (default %d,%d)\n"
       "  --val DIR              clean validation images, center-cropped to at most\n"
       "                         256x256 and degraded once with a fixed seed (denoise:\n"
       "                         sigma at the middle of --sigma-range)\n"
@@ -171,7 +185,9 @@ usage (FILE *fp)
       "130 (a second one kills at once). A non-finite loss stops the run and keeps\n"
       "the last good checkpoint. On a busy machine, OMP_WAIT_POLICY=passive in the\n"
       "environment keeps idle threads from spinning against other processes.\n"
-      "Exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted.\n");
+      "Exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted.\n",
+      (double) generator_defaults.kernel_prob, DEFAULT_COMPRESS_QUALITY_MIN,
+      DEFAULT_COMPRESS_QUALITY_MAX);
 }
 
 static int
@@ -471,6 +487,24 @@ resolve (options *o, const raw_args *r)
     return usage_error ("--clean-prob wants a probability in [0, 1), not '%s'",
         VAL (O_CLEAN_PROB));
   o->clean_prob = (float) clean_prob;
+  double compress_prob = 0.0;
+  if (r->given[O_COMPRESS_PROB] && parse_double (VAL (O_COMPRESS_PROB), 0, 1, &compress_prob))
+    return usage_error ("--compress-prob wants a probability in [0, 1], not '%s'",
+        VAL (O_COMPRESS_PROB));
+  o->compress_prob = (float) compress_prob;
+  o->compress_quality_min = DEFAULT_COMPRESS_QUALITY_MIN;
+  o->compress_quality_max = DEFAULT_COMPRESS_QUALITY_MAX;
+  if (r->given[O_COMPRESS_QUALITY]) {
+    const char *s = VAL (O_COMPRESS_QUALITY);
+    int lo = 0, hi = 0, used = 0;
+    if (sscanf (s, "%d,%d%n", &lo, &hi, &used) != 2 || s[used] != '\0'
+        || !(1 <= lo && lo <= hi && hi <= 100))
+      return usage_error ("--compress-quality wants LO,HI with 1 <= LO <= HI <= 100, not '%s'", s);
+    if (!r->given[O_COMPRESS_PROB])
+      return usage_error ("%s", "--compress-quality goes with --compress-prob");
+    o->compress_quality_min = lo;
+    o->compress_quality_max = hi;
+  }
   o->val = VAL (O_VAL);
   if (r->given[O_VAL_PAIRS]) {
     o->val_pairs[0] = r->v[O_VAL_PAIRS][0];
@@ -555,6 +589,10 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--kernel-prob";
   else if (stored->clean_prob != now->clean_prob)
     what = "--clean-prob";
+  else if (stored->compress_prob != now->compress_prob
+      || stored->compress_quality_min != now->compress_quality_min
+      || stored->compress_quality_max != now->compress_quality_max)
+    what = "--compress-prob or --compress-quality";
   else if (stored->seed != now->seed)
     what = "--seed";
   else if (!same_config (&stored->cfg, &now->cfg))
@@ -763,6 +801,9 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   }
   if (o->clean_prob > 0)
     META ("clean_prob", "%g", o->clean_prob);
+  if (o->compress_prob > 0)
+    META ("compress", "JPEG 4:2:0 with probability %g, quality %d-%d", o->compress_prob,
+        o->compress_quality_min, o->compress_quality_max);
   if (o->init)
     META ("init", "%s", o->init);
   if (isfinite (val_psnr)) {
@@ -1050,7 +1091,8 @@ setup (run *R, int argc, char **argv)
   if (o->kernels && irc_kernel_load_dir (o->kernels, &R->kernels, &R->n_kernels, &err) != IRC_OK)
     return fail (R, "--kernels", &err);
   trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
-    o->kernel_prob, o->clean_prob };
+    o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
+    o->compress_quality_max };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   size_t dl = 0;
   for (int k = 0; k < R->raw.n_data; k++) {
