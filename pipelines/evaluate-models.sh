@@ -46,6 +46,10 @@ if [ "$task" = denoise ] || [ "$task" = auto ]; then
   for sigma in 15 25 50; do
     measure "CBSD68 sigma $sigma" --clean "$cbsd" --degrade noise --sigma "$sigma"
   done
+  # noise as footage carries it: through a codec (4:2:0 chroma, quantised)
+  for q in 90 50; do
+    measure "CBSD68 sigma 25, JPEG $q" --clean "$cbsd" --degrade noise --sigma 25 --jpeg "$q"
+  done
 fi
 if [ "$task" = deblur ] || [ "$task" = auto ]; then
   for k in "$root"/../shared/data/kernels/levin09/kernel_0[1-8].txt; do
