@@ -91,9 +91,9 @@ typedef struct {
   uint64_t seed;
 } options;
 
-/* --compress-quality's default: from blocky (a low-bitrate stream) to near
- * clean; noise at 25 comes out of JPEG 30 about as smoothed as out of x264's
- * default rate factor. */
+/* --compress-quality's default: from blocky (a low-bitrate stream) to light
+ * quantisation; even at the top the 4:2:0 chroma changes the noise's colour
+ * statistics, which is what the first denoise model failed on (MODELS.md). */
 enum { DEFAULT_COMPRESS_QUALITY_MIN = 30, DEFAULT_COMPRESS_QUALITY_MAX = 90 };
 
 static void
@@ -1207,6 +1207,11 @@ setup (run *R, int argc, char **argv)
   if (!o->no_constyle)
     fprintf (stderr, "ConStyle: queue %d, contrastive losses for %lld iterations\n",
         o->queue, (long long) o->constyle_iters);
+  if (o->clean_prob > 0)
+    fprintf (stderr, "clean crops: %g%% left undegraded\n", 100.0 * o->clean_prob);
+  if (o->compress_prob > 0)
+    fprintf (stderr, "compression: %g%% of degraded crops through a JPEG of quality %d-%d\n",
+        100.0 * o->compress_prob, o->compress_quality_min, o->compress_quality_max);
   if (o->resume)
     fprintf (stderr, "resuming %s at iteration %lld\n", o->out, (long long) start);
   return 0;
