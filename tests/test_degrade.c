@@ -186,7 +186,7 @@ test_png_roundtrip (void)
   irc_image_clear (&back);
 
   /* The in-memory round trip: the same codec at 4:2:0, in place, 8-bit
-   * output; lower quality, more loss; bad requests named, image untouched. */
+   * output; lower quality, more loss; bad requests named. */
   irc_image copy = { 0 };
   double psnr_at[2];
   const int qualities[2] = { 95, 20 };

@@ -366,6 +366,24 @@ parse_double (const char *s, double lo, double hi, double *out)
   return 0;
 }
 
+/* @n integers in [@lo, @hi] separated by commas, nothing else. */
+static int
+parse_int_list (const char *s, int n, long lo, long hi, int *out)
+{
+  for (int k = 0; k < n; k++) {
+    char *end;
+    errno = 0;
+    const long x = strtol (s, &end, 10);
+    if (errno || end == s || x < lo || x > hi)
+      return -1;
+    out[k] = (int) x;
+    s = end;
+    if (k + 1 < n && *s++ != ',')
+      return -1;
+  }
+  return *s ? -1 : 0;
+}
+
 /* Options in force from @r, with the defaults. Returns 0 or an exit status. */
 static int
 resolve (options *o, const raw_args *r)
@@ -397,21 +415,8 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_CODE] && parse_int (VAL (O_CODE), 1, 4096, &o->cfg.code))
     return usage_error ("--code wants 1..4096, not '%s'", VAL (O_CODE));
   if (r->given[O_BLOCKS]) {
-    int b[7], n = 0;
-    const char *s = VAL (O_BLOCKS);
-    while (n < 7) {
-      char *end;
-      errno = 0;
-      const long x = strtol (s, &end, 10);
-      if (errno || end == s || x < 0 || x > 64)
-        break;
-      b[n++] = (int) x;
-      s = end;
-      if (*s != ',')
-        break;
-      s++;
-    }
-    if (n != 7 || *s)
+    int b[7];
+    if (parse_int_list (VAL (O_BLOCKS), 7, 0, 64, b))
       return usage_error ("--blocks wants seven counts L1,L2,L3,B,R1,R2,R3, not '%s'",
           VAL (O_BLOCKS));
     for (int k = 0; k < 3; k++) {
@@ -495,15 +500,14 @@ resolve (options *o, const raw_args *r)
   o->compress_quality_min = DEFAULT_COMPRESS_QUALITY_MIN;
   o->compress_quality_max = DEFAULT_COMPRESS_QUALITY_MAX;
   if (r->given[O_COMPRESS_QUALITY]) {
-    const char *s = VAL (O_COMPRESS_QUALITY);
-    int lo = 0, hi = 0, used = 0;
-    if (sscanf (s, "%d,%d%n", &lo, &hi, &used) != 2 || s[used] != '\0'
-        || !(1 <= lo && lo <= hi && hi <= 100))
-      return usage_error ("--compress-quality wants LO,HI with 1 <= LO <= HI <= 100, not '%s'", s);
+    int q[2];
+    if (parse_int_list (VAL (O_COMPRESS_QUALITY), 2, 1, 100, q) || q[0] > q[1])
+      return usage_error ("--compress-quality wants LO,HI with 1 <= LO <= HI <= 100, not '%s'",
+          VAL (O_COMPRESS_QUALITY));
     if (!r->given[O_COMPRESS_PROB])
       return usage_error ("%s", "--compress-quality goes with --compress-prob");
-    o->compress_quality_min = lo;
-    o->compress_quality_max = hi;
+    o->compress_quality_min = q[0];
+    o->compress_quality_max = q[1];
   }
   o->val = VAL (O_VAL);
   if (r->given[O_VAL_PAIRS]) {
