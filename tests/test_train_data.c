@@ -31,25 +31,36 @@ write_scene (const char *file, int w, int h, int k)
   irc_image_clear (&img);
 }
 
+/* One batch of @deg from the images of @dir with @seed, into malloc'd *@lq
+ * and *@gt. */
+static void
+batch_of (const char *dir, const trd_degradation *deg, uint64_t seed, float **lq, float **gt)
+{
+  irc_error err = { 0 };
+  trd_set s;
+  trd_set_init (&s, BATCH, PATCH, deg, seed);
+  CHECK (trd_add_clean (&s, dir, NULL, &err) == IRC_OK);
+  const size_t n = (size_t) BATCH * 3 * PATCH * PATCH;
+  *lq = malloc (n * sizeof (float));
+  *gt = malloc (n * sizeof (float));
+  CHECK (*lq && *gt);
+  CHECK (trd_batch (&s, *lq, *gt, &err) == IRC_OK);
+  trd_set_clear (&s);
+}
+
 /* How many crops of one batch came out with input == target. */
 static int
 undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 {
-  irc_error err = { 0 };
   trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, 0.3f, clean_prob, 0.0f, 0, 0 };
-  trd_set s;
-  trd_set_init (&s, BATCH, PATCH, &deg, seed);
-  CHECK (trd_add_clean (&s, dir, NULL, &err) == IRC_OK);
+  float *lq, *gt;
+  batch_of (dir, &deg, seed, &lq, &gt);
   const size_t per = (size_t) 3 * PATCH * PATCH;
-  float *lq = malloc (BATCH * per * sizeof (float)), *gt = malloc (BATCH * per * sizeof (float));
-  CHECK (lq && gt);
-  CHECK (trd_batch (&s, lq, gt, &err) == IRC_OK);
   int same = 0;
   for (int i = 0; i < BATCH; i++)
     same += memcmp (lq + i * per, gt + i * per, per * sizeof (float)) == 0;
   free (lq);
   free (gt);
-  trd_set_clear (&s);
   return same;
 }
 
@@ -58,17 +69,8 @@ undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 static void
 compressed_batch (const char *dir, trd_task task, float prob, float **lq, float **gt)
 {
-  irc_error err = { 0 };
   trd_degradation deg = { task, 25.0f, 25.0f, NULL, 0, 0.3f, 0.0f, prob, 30, 30 };
-  trd_set s;
-  trd_set_init (&s, BATCH, PATCH, &deg, 3);
-  CHECK (trd_add_clean (&s, dir, NULL, &err) == IRC_OK);
-  const size_t n = (size_t) BATCH * 3 * PATCH * PATCH;
-  *lq = malloc (n * sizeof (float));
-  *gt = malloc (n * sizeof (float));
-  CHECK (*lq && *gt);
-  CHECK (trd_batch (&s, *lq, *gt, &err) == IRC_OK);
-  trd_set_clear (&s);
+  batch_of (dir, &deg, 3, lq, gt);
 }
 
 static int
