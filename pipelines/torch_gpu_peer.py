@@ -7,10 +7,12 @@ The network is ../shared/golden/reference.py's (the maths the C code is
 checked against), with random weights as irc-bench uses. Times one whole
 frame (encoder with its style pass, U-Net), median of --reps after warm-ups,
 each rep ended by torch.cuda.synchronize() so the GPU's work is counted.
-Input and output stay on the GPU, where irc-bench's Vulkan time includes the
-upload and download of the frame: the peer gets the easier measure. Three
-modes: float32 as written (TF32 off), float32 with cuDNN's autotuner, and
-float16 autocast with the autotuner (PyTorch's fastest plain mode).
+Four modes: float32 as written (TF32 off), float32 with cuDNN's autotuner,
+float16 autocast with the autotuner (PyTorch's fastest plain mode), each
+with the frame already on the GPU; then the autotuned float32 again with the
+frame coming from host memory and going back there (.to(device), .cpu()),
+as irc-bench's Vulkan time is measured: a GStreamer element gets and gives
+frames in system memory.
 """
 import argparse
 import os
@@ -77,6 +79,9 @@ def main():
         with torch.autocast(a.device, dtype=torch.float16 if a.device == "cuda" else torch.bfloat16):
             t = median_ms(lambda: R.restore(P, cfg, img), a.reps, a.device)
         print(f"torch {a.device} fp16 autocast   {h}x{w}: {t:.2f} ms")
+        host = img.cpu()
+        t = median_ms(lambda: R.restore(P, cfg, host.to(a.device))[0].cpu(), a.reps, a.device)
+        print(f"torch {a.device} fp32 autotuned, from and to host memory  {h}x{w}: {t:.2f} ms")
 
 
 if __name__ == "__main__":

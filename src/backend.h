@@ -94,12 +94,19 @@ typedef struct {
 irc_status irc_backend_vulkan_new (const irc_weights *w, int cap_h, int cap_w,
     const irc_vulkan_params *params, irc_backend **out, irc_error *err);
 
+#define IRC_VULKAN_MAX_PIPES 16
+
 /* What every Vulkan backend of the process did so far, for benchmarks and
  * tests: frame cost is the difference between two reads. */
 typedef struct {
   uint64_t dispatches, submits;
   uint64_t validation_errors;   /* with IRC_VULKAN_VALIDATION set */
   char device[256];             /* the device the last backend opened */
+  /* With IRC_VULKAN_PROFILE set when a backend is created (and a device with
+   * compute timestamps): GPU time and dispatch count per pipeline, named by
+   * pipe_name (NULL past the last). Zero otherwise. */
+  uint64_t pipe_ns[IRC_VULKAN_MAX_PIPES], pipe_runs[IRC_VULKAN_MAX_PIPES];
+  const char *pipe_name[IRC_VULKAN_MAX_PIPES];
 } irc_vulkan_counters;
 
 void irc_backend_vulkan_counters (irc_vulkan_counters *out);

@@ -88,6 +88,9 @@ typedef struct {
   double dispatches, submits;       /* per frame, Vulkan only */
   char device[256];
   irc_backend_kind backend;
+  /* IRC_VULKAN_PROFILE: GPU milliseconds and dispatches per frame, per pipeline */
+  double pipe_ms[IRC_VULKAN_MAX_PIPES], pipe_runs[IRC_VULKAN_MAX_PIPES];
+  const char *pipe_name[IRC_VULKAN_MAX_PIPES];
 } timing;
 
 /* Times @reps frames (after one warm-up) of a net built with @np; the last
@@ -132,6 +135,11 @@ time_net (const irc_model *model, const irc_net_params *np, int w, int h, int re
   res->dispatches = (double) (vk1.dispatches - vk0.dispatches) / reps;
   res->submits = (double) (vk1.submits - vk0.submits) / reps;
   memcpy (res->device, vk1.device, sizeof res->device);
+  for (int i = 0; i < IRC_VULKAN_MAX_PIPES; i++) {
+    res->pipe_ms[i] = (double) (vk1.pipe_ns[i] - vk0.pipe_ns[i]) * 1e-6 / reps;
+    res->pipe_runs[i] = (double) (vk1.pipe_runs[i] - vk0.pipe_runs[i]) / reps;
+    res->pipe_name[i] = vk1.pipe_name[i];
+  }
   res->backend = irc_net_backend (net);
   free (t);
   irc_net_free (&net);
@@ -152,6 +160,23 @@ report (const char *name, const char *storage, int w, int h, int cached, int rep
   if (r->backend == IRC_BACKEND_VULKAN)
     printf ("vulkan device %s: %.1f dispatches and %.1f submits per frame\n", r->device,
         r->dispatches, r->submits);
+  /* the profile, slowest pipeline first (a selection sort over a dozen) */
+  double total = 0;
+  int order[IRC_VULKAN_MAX_PIPES], n = 0;
+  for (int i = 0; i < IRC_VULKAN_MAX_PIPES; i++)
+    if (r->pipe_runs[i] > 0)
+      order[n++] = i, total += r->pipe_ms[i];
+  for (int i = 0; i < n; i++)
+    for (int j = i + 1; j < n; j++)
+      if (r->pipe_ms[order[j]] > r->pipe_ms[order[i]]) {
+        const int k = order[i];
+        order[i] = order[j], order[j] = k;
+      }
+  if (n)
+    printf ("GPU time per frame (IRC_VULKAN_PROFILE): %.2f ms in dispatches\n", total);
+  for (int i = 0; i < n; i++)
+    printf ("  %-20s %8.2f ms %5.1f%% %6.1f dispatches\n", r->pipe_name[order[i]],
+        r->pipe_ms[order[i]], 100.0 * r->pipe_ms[order[i]] / total, r->pipe_runs[order[i]]);
 }
 
 int

@@ -36,6 +36,10 @@ typedef struct {
   vk_block *blocks;
   size_t n_blocks;
   int recording, dispatches;
+  /* profile (ctx->profile): the pipeline of each timed dispatch this
+   * submission, a timestamp before and after each */
+  irc_vk_pipe timed[IRC_VK_PROFILE_QUERIES / 2];
+  int n_timed;
   VkPipeline bound;
   /* the barrier owed before the next command: what earlier commands did */
   VkPipelineStageFlags pend_stage;

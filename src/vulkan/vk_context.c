@@ -2,6 +2,7 @@
  * device choice (environment, index, then discrete > integrated > CPU), the
  * one queue/command buffer/fence the backend records into, and buffers. */
 #include "vk_context.h"
+#include "vk_pipelines.h"
 #include "backend.h"
 
 #include <ctype.h>
@@ -13,6 +14,8 @@
 #include <string.h>
 
 static atomic_ullong n_dispatches, n_submits, n_validation_errors;
+static atomic_ullong pipe_ns[IRC_VULKAN_MAX_PIPES], pipe_runs[IRC_VULKAN_MAX_PIPES];
+_Static_assert (IRC_VK_N_PIPES <= IRC_VULKAN_MAX_PIPES, "irc_vulkan_counters has too few pipes");
 static char last_device[256];
 static pthread_mutex_t last_device_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -24,8 +27,23 @@ irc_vk_count (int dispatches, int submits)
 }
 
 void
+irc_vk_count_time (int pipe, uint64_t ns)
+{
+  if (pipe < 0 || pipe >= IRC_VK_N_PIPES)
+    return;
+  atomic_fetch_add (&pipe_ns[pipe], (unsigned long long) ns);
+  atomic_fetch_add (&pipe_runs[pipe], 1ull);
+}
+
+void
 irc_backend_vulkan_counters (irc_vulkan_counters *out)
 {
+  memset (out, 0, sizeof *out);
+  for (int i = 0; i < IRC_VK_N_PIPES; i++) {
+    out->pipe_ns[i] = atomic_load (&pipe_ns[i]);
+    out->pipe_runs[i] = atomic_load (&pipe_runs[i]);
+    out->pipe_name[i] = irc_vk_pipe_name ((irc_vk_pipe) i);
+  }
   out->dispatches = atomic_load (&n_dispatches);
   out->submits = atomic_load (&n_submits);
   out->validation_errors = atomic_load (&n_validation_errors);
@@ -412,6 +430,20 @@ create_device (irc_vk_context *ctx, irc_error *err)
   if ((st = irc_vk_check (ctx, ctx->f.vkCreateFence (ctx->device, &fci, NULL, &ctx->fence),
       "vkCreateFence", err)) != IRC_OK)
     return st;
+  /* the profile is for benchmarks: asked for by the environment, and quietly
+   * absent on a device that cannot time compute work */
+  const char *profile = getenv ("IRC_VULKAN_PROFILE");
+  if (profile && *profile && strcmp (profile, "0") && ctx->props.limits.timestampComputeAndGraphics
+      && ctx->props.limits.timestampPeriod > 0) {
+    VkQueryPoolCreateInfo qci = {
+      .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+      .queryType = VK_QUERY_TYPE_TIMESTAMP, .queryCount = IRC_VK_PROFILE_QUERIES,
+    };
+    if ((st = irc_vk_check (ctx, ctx->f.vkCreateQueryPool (ctx->device, &qci, NULL,
+        &ctx->profile), "vkCreateQueryPool", err)) != IRC_OK)
+      return st;
+    ctx->timestamp_ns = ctx->props.limits.timestampPeriod;
+  }
   VkPipelineCacheCreateInfo cci = {.sType = VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO};
   return irc_vk_check (ctx, ctx->f.vkCreatePipelineCache (ctx->device, &cci, NULL,
       &ctx->cache), "vkCreatePipelineCache", err);
@@ -452,6 +484,8 @@ irc_vk_context_free (irc_vk_context *ctx)
       ctx->f.vkDestroyPipelineCache (ctx->device, ctx->cache, NULL);
     if (ctx->fence)
       ctx->f.vkDestroyFence (ctx->device, ctx->fence, NULL);
+    if (ctx->profile)
+      ctx->f.vkDestroyQueryPool (ctx->device, ctx->profile, NULL);
     if (ctx->pool)
       ctx->f.vkDestroyCommandPool (ctx->device, ctx->pool, NULL);
     ctx->f.vkDestroyDevice (ctx->device, NULL);

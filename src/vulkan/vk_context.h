@@ -42,6 +42,10 @@ typedef struct {
   /* storageBuffer16BitAccess enabled: tensors are stored as IEEE half floats
    * (the shaders' IRC_FP16 variant) */
   int fp16;
+  /* with IRC_VULKAN_PROFILE set: a timestamp before and after each dispatch
+   * (IRC_VK_PROFILE_QUERIES per submission), ticks of timestamp_ns */
+  VkQueryPool profile;
+  double timestamp_ns;
   /* with IRC_VULKAN_VALIDATION set: the validation layer's messages */
   int validating;
   unsigned validation_errors;
@@ -77,5 +81,11 @@ void irc_vk_buffer_free (irc_vk_context *ctx, irc_vk_buffer *b);
 
 /* Process-wide counters (atomic), read by irc_backend_vulkan_counters(). */
 void irc_vk_count (int dispatches, int submits);
+
+/* Adds @ns of GPU time and one dispatch to pipeline @pipe's profile. */
+void irc_vk_count_time (int pipe, uint64_t ns);
+
+/* Timestamps per submission: two per dispatch. */
+#define IRC_VK_PROFILE_QUERIES 4096
 
 #endif

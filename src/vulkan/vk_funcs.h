@@ -64,7 +64,12 @@
   X (vkCreateFence) \
   X (vkDestroyFence) \
   X (vkWaitForFences) \
-  X (vkResetFences)
+  X (vkResetFences) \
+  X (vkCreateQueryPool) \
+  X (vkDestroyQueryPool) \
+  X (vkCmdResetQueryPool) \
+  X (vkCmdWriteTimestamp) \
+  X (vkGetQueryPoolResults)
 
 #define IRC_VK_DECLARE(name) PFN_##name name;
 

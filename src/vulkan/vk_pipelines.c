@@ -76,6 +76,12 @@ static const struct {
   [IRC_VK_BOX_COLS] = {"box_mean columns", SPV (box_mean), {1}},
 };
 
+const char *
+irc_vk_pipe_name (irc_vk_pipe pipe)
+{
+  return pipe >= 0 && pipe < IRC_VK_N_PIPES ? pipe_table[pipe].name : NULL;
+}
+
 irc_status
 irc_vk_pipelines_new (irc_vk_context *ctx, irc_vk_pipelines *p, irc_error *err)
 {

@@ -52,6 +52,9 @@ typedef struct {
 
 irc_status irc_vk_pipelines_new (irc_vk_context *ctx, irc_vk_pipelines *p, irc_error *err);
 
+/* The pipeline's name for messages and profiles ("conv3x3 stride 2"). */
+const char *irc_vk_pipe_name (irc_vk_pipe pipe);
+
 /* NULL-safe on a zeroed struct. */
 void irc_vk_pipelines_free (irc_vk_context *ctx, irc_vk_pipelines *p);
 

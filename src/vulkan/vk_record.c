@@ -89,6 +89,9 @@ irc_vk_begin (vk_backend *vb)
   }
   vb->recording = 1;
   vb->bound = VK_NULL_HANDLE;
+  vb->n_timed = 0;
+  if (ctx->profile)
+    ctx->f.vkCmdResetQueryPool (ctx->cmd, ctx->profile, 0, IRC_VK_PROFILE_QUERIES);
   /* order after everything the previous submission wrote */
   vb->pend_stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | VK_PIPELINE_STAGE_TRANSFER_BIT;
   vb->pend_access = VK_ACCESS_SHADER_WRITE_BIT | VK_ACCESS_TRANSFER_WRITE_BIT;
@@ -127,7 +130,18 @@ irc_vk_dispatch (vk_backend *vb, irc_vk_pipe pipe, const irc_vk_args *args, uint
     vb->bound = vb->pl.pipes[pipe];
   }
   f->vkCmdPushConstants (cmd, vb->pl.layout, VK_SHADER_STAGE_COMPUTE_BIT, 0, sizeof *args, args);
+  /* bottom-of-pipe both times: when everything before has finished, then when
+   * this dispatch has (the barrier keeps them from overlapping) */
+  const int timed = vb->ctx->profile && vb->n_timed < IRC_VK_PROFILE_QUERIES / 2;
+  if (timed)
+    f->vkCmdWriteTimestamp (cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vb->ctx->profile,
+        (uint32_t) vb->n_timed * 2);
   f->vkCmdDispatch (cmd, gx, gy, gz);
+  if (timed) {
+    f->vkCmdWriteTimestamp (cmd, VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT, vb->ctx->profile,
+        (uint32_t) vb->n_timed * 2 + 1);
+    vb->timed[vb->n_timed++] = pipe;
+  }
   vb->pend_stage = VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT;
   vb->pend_access = VK_ACCESS_SHADER_WRITE_BIT;
   vb->dispatches++;
@@ -164,6 +178,14 @@ irc_vk_submit_wait (vk_backend *vb)
         "vkWaitForFences", &e);
   if (st == IRC_OK)
     st = irc_vk_check (ctx, f->vkResetFences (ctx->device, 1, &ctx->fence), "vkResetFences", &e);
+  if (st == IRC_OK && ctx->profile && vb->n_timed > 0) {
+    uint64_t ts[IRC_VK_PROFILE_QUERIES];
+    const VkResult r = f->vkGetQueryPoolResults (ctx->device, ctx->profile, 0,
+        (uint32_t) vb->n_timed * 2, sizeof ts, ts, sizeof ts[0], VK_QUERY_RESULT_64_BIT);
+    for (int i = 0; r == VK_SUCCESS && i < vb->n_timed; i++)
+      irc_vk_count_time (vb->timed[i], (uint64_t) ((double) (ts[2 * i + 1] - ts[2 * i])
+          * ctx->timestamp_ns));
+  }
   if (st == IRC_OK)
     st = irc_vk_check (ctx, f->vkResetCommandPool (ctx->device, ctx->pool, 0),
         "vkResetCommandPool", &e);
