@@ -5,8 +5,8 @@
 #
 #   bash pipelines/gpu-bench.sh BUILD_DIR REFERENCE_DIR [LOG_DIR]
 #
-# BUILD_DIR holds the built irc-bench, test_vulkan and test_runner (a meson
-# build folder, or a flat folder of the three); REFERENCE_DIR is
+# BUILD_DIR holds the built irc-bench, irc-stream-bench, test_vulkan and
+# test_runner (a meson build folder, or a flat folder of the four); REFERENCE_DIR is
 # ../shared/golden (reference.py, for the peer). Needs a Vulkan loader and a
 # GPU driver that the loader finds; python3 with CUDA PyTorch for the peer.
 # Each step's output also goes to LOG_DIR (default: the current folder).
@@ -24,6 +24,7 @@ find_tool () {
   exit 1
 }
 bench=$(find_tool irc-bench)
+stream_bench=$(find_tool irc-stream-bench)
 test_vulkan=$(find_tool test_vulkan)
 test_runner=$(find_tool test_runner)
 failed=0
@@ -59,4 +60,13 @@ step bench-paper-1920x1080 180 "$bench" --config paper --size 1920x1080 --backen
 IRC_VULKAN_PROFILE=1 step profile-paper-1920x1080 180 "$bench" --config paper --size 1920x1080 \
   --backend vulkan --reps 3
 step peer-paper-1920x1080 180 "${peer[@]}" --config paper --size 1080x1920 --reps 5
+# the element's path: the streaming runner, in its default 512-pixel tiles
+# and untiled (tile-size=0), 4K only in tiles
+for size in 1280x720 1920x1080 3840x2160; do
+  for tile in 512 0; do
+    [ "$size" = 3840x2160 ] && [ "$tile" = 0 ] && continue
+    step "stream-lite16-$size-tile$tile" 180 "$stream_bench" --config lite16 --size "$size" \
+      --tile "$tile" --frames 10 --backend vulkan
+  done
+done
 exit $failed

@@ -141,11 +141,13 @@ main (int argc, char **argv)
 {
   const char *config = "lite16", *model_path = NULL, *degrade = NULL;
   int w = 1280, h = 720, frames = 6, tile = 512, threads = 0;
+  irc_backend_kind backend = IRC_BACKEND_CPU;
   for (int i = 1; i < argc; i++) {
     const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
     if (!strcmp (a, "--help")) {
       printf ("usage: irc-stream-bench [--config NAME | --model FILE] [--size WxH] [--frames N]\n"
           "                        [--tile N] [--threads N] [--degrade rain|noise|...]\n"
+          "                        [--backend cpu|vulkan]\n"
           "Per-frame time through the runner with the style code reused (the element's\n"
           "default) and recomputed every frame, peak RSS, and with --degrade the flicker\n"
           "(mean absolute difference of consecutive 8-bit outputs) of a static scene\n"
@@ -163,7 +165,12 @@ main (int argc, char **argv)
     else if (!strcmp (a, "--tile")) tile = atoi (v);
     else if (!strcmp (a, "--threads")) threads = atoi (v);
     else if (!strcmp (a, "--degrade")) degrade = v;
-    else {
+    else if (!strcmp (a, "--backend") && !strcmp (v, "cpu")) backend = IRC_BACKEND_CPU;
+    else if (!strcmp (a, "--backend") && !strcmp (v, "vulkan")) backend = IRC_BACKEND_VULKAN;
+    else if (!strcmp (a, "--backend")) {
+      fprintf (stderr, "irc-stream-bench: --backend is cpu or vulkan, not %s\n", v);
+      return 2;
+    } else {
       fprintf (stderr, "irc-stream-bench: unknown option %s\n", a);
       return 2;
     }
@@ -183,7 +190,7 @@ main (int argc, char **argv)
   }
   irc_runner_params p = IRC_RUNNER_DEFAULTS;
   p.width = w, p.height = h, p.format = IRC_FORMAT_RGB, p.tile_size = tile, p.threads = threads;
-  p.backend = IRC_BACKEND_CPU;
+  p.backend = backend;
   double t_reuse, t_every, fl_reuse, fl_every;
   if (run (m, &p, frames, degrade, 5, &t_reuse, &fl_reuse, &err)) {
     fprintf (stderr, "irc-stream-bench: %s\n", err.message);
@@ -195,9 +202,10 @@ main (int argc, char **argv)
     fprintf (stderr, "irc-stream-bench: %s\n", err.message);
     return 1;
   }
-  printf ("%s %dx%d tile %d, %d frames: per-scene code %.1f ms/frame, code every frame %.1f "
+  printf ("%s %s %dx%d tile %d, %d frames: per-scene code %.1f ms/frame, code every frame %.1f "
       "ms/frame (reuse saves %.1f ms, %.1f%%), peak RSS %.0f MB\n",
-      model_path ? model_path : config, w, h, tile, frames, t_reuse * 1e3, t_every * 1e3,
+      model_path ? model_path : config, backend == IRC_BACKEND_VULKAN ? "vulkan" : "cpu", w, h,
+      tile, frames, t_reuse * 1e3, t_every * 1e3,
       (t_every - t_reuse) * 1e3, 100 * (t_every - t_reuse) / t_every, rss);
   if (degrade)
     printf ("flicker on a static scene with fresh %s each frame: per-scene code %.3f, "
