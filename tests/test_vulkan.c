@@ -522,16 +522,28 @@ test_tlc (void)
   return fails;
 }
 
+/* A tiny8 network with zero weights (norm scales one), for the tests of the device's handling
+ * rather than of the maths; NULL (and a message) on failure. */
+static irc_model *
+tiny8_model (void)
+{
+  irc_config cfg;
+  irc_model *model = NULL;
+  irc_error err = {0};
+  if (irc_config_named ("tiny8", &cfg, &err) != IRC_OK
+      || irc_model_new (&cfg, NULL, NULL, &model, &err) != IRC_OK)
+    fprintf (stderr, "tiny8: %s\n", err.message);
+  return model;
+}
+
 /* fp16 storage asked of a device without 16-bit storage buffers (simulated)
  * is an error naming the device, not a silent fp32 run; fp32 still works. */
 static int
 test_fp16_unsupported (void)
 {
-  irc_config cfg;
-  irc_model *model = NULL;
   irc_error err = {0};
-  CHECK (irc_config_named ("tiny8", &cfg, &err) == IRC_OK);
-  CHECK (irc_model_new (&cfg, NULL, NULL, &model, &err) == IRC_OK);
+  irc_model *model = tiny8_model ();
+  CHECK (model);
   irc_net_params np = IRC_NET_DEFAULTS;
   np.backend = IRC_BACKEND_VULKAN;
   np.vulkan_fp16 = 1;
@@ -555,11 +567,9 @@ test_fp16_unsupported (void)
 static int
 test_fallback (void)
 {
-  irc_config cfg;
-  irc_model *model = NULL;
   irc_error err = {0};
-  CHECK (irc_config_named ("tiny8", &cfg, &err) == IRC_OK);
-  CHECK (irc_model_new (&cfg, NULL, NULL, &model, &err) == IRC_OK);
+  irc_model *model = tiny8_model ();
+  CHECK (model);
   irc_net_params np = IRC_NET_DEFAULTS;
   irc_net *net = NULL;
   setenv ("IRC_VULKAN_LOADER", "/nonexistent/libvulkan.so.1", 1);
@@ -584,11 +594,9 @@ test_fallback (void)
 static int
 test_profile (void)
 {
-  irc_config cfg;
-  irc_model *model = NULL;
   irc_error err = {0};
-  CHECK (irc_config_named ("tiny8", &cfg, &err) == IRC_OK);
-  CHECK (irc_model_new (&cfg, NULL, NULL, &model, &err) == IRC_OK);
+  irc_model *model = tiny8_model ();
+  CHECK (model);
   irc_net_params np = IRC_NET_DEFAULTS;
   np.backend = IRC_BACKEND_VULKAN;
   const int w = 24, h = 16;
