@@ -522,8 +522,9 @@ test_tlc (void)
   return fails;
 }
 
-/* A tiny8 network with zero weights (norm scales one), for the tests of the device's handling
- * rather than of the maths; NULL (and a message) on failure. */
+/* A tiny8 network with zero weights (norm scales one), for the tests of
+ * the device's handling rather than of the maths; NULL (and a message) on
+ * failure. */
 static irc_model *
 tiny8_model (void)
 {
