@@ -374,6 +374,54 @@ test_resume (void)
         a[i].losses, b[i].losses);
 }
 
+/* Whether @file's metadata @key contains @needle. */
+static int
+meta_has (const char *file, const char *key, const char *needle)
+{
+  irc_model *m = NULL;
+  irc_error err = { 0 };
+  if (irc_model_load (file, NULL, &m, &err) != IRC_OK) {
+    fprintf (stderr, "%s\n", err.message);
+    return 0;
+  }
+  const char *v = irc_model_metadata (m, key);
+  const int has = v && strstr (v, needle);
+  if (!has)
+    fprintf (stderr, "%s: %s is \"%s\", without \"%s\"\n", file, key, v ? v : "(none)", needle);
+  irc_model_free (&m);
+  return has;
+}
+
+/* A model trained in stages (--init from the last stage's file, a stage
+ * itself resumed) says so: total_iterations counts every stage and history
+ * lists them. Runs after test_resume, whose 20-iteration run it continues. */
+static void
+test_history (void)
+{
+  const char *log = path ("history.log");
+  const char *first = path ("whole/last.safetensors");
+  CHECK (model_meta (first, "total_iterations") == 20, "one run: total_iterations 20");
+  CHECK (meta_has (first, "history", "20 iterations (seed 10"), "one run's history");
+  const char *second[] = { SHORT, "--iters", "6", "--seed", "3", "--init", first, "--out",
+    path ("stage2"), NULL };
+  CHECK (run_tool (log, "", 0, second) == 0, "a second stage from the first's weights");
+  const char *f2 = path ("stage2/last.safetensors");
+  CHECK (model_meta (f2, "iterations") == 6 && model_meta (f2, "total_iterations") == 26,
+      "the second stage: 6 iterations, 26 in all");
+  CHECK (meta_has (f2, "history", "20 iterations (seed 10, lr 0.0003); then 6 iterations "
+      "(seed 3"), "the second stage's history");
+  /* a third stage, interrupted by its schedule and resumed longer */
+  const char *third[] = { SHORT, "--iters", "2", "--seed", "4", "--init", f2, "--out",
+    path ("stage3"), NULL };
+  CHECK (run_tool (log, "", 0, third) == 0, "a third stage");
+  const char *more[] = { "--out", path ("stage3"), "--iters", "5", "--resume", NULL };
+  CHECK (run_tool (log, "", 0, more) == 0, "the third stage resumed");
+  const char *f3 = path ("stage3/last.safetensors");
+  CHECK (model_meta (f3, "total_iterations") == 31, "three stages, 31 iterations");
+  CHECK (meta_has (f3, "history", "then 6 iterations (seed 3, lr 0.0003); then 5 iterations "
+      "(seed 4"), "the resumed stage keeps the history of its --init");
+}
+
 static void
 test_interrupt_and_nan (void)
 {
@@ -426,6 +474,7 @@ main (void)
   test_learns ();
   fprintf (stderr, "learns: %lld s\n", (long long) (time (NULL) - t0));
   test_resume ();
+  test_history ();
   fprintf (stderr, "resume: %lld s\n", (long long) (time (NULL) - t0));
   test_interrupt_and_nan ();
   fprintf (stderr, "%d failures in %lld s (files in %s)\n", failures,

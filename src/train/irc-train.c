@@ -688,6 +688,10 @@ typedef struct {
   double val_input, last_val, best_val;
   int64_t best_iter, saved_iter, last_val_iter;
   char data_desc[8192], val_desc[4096];
+  /* the --init model's own training (its "history" and "total_iterations",
+   * or its single run), kept in the state across resumes */
+  char prior_history[2048];
+  int64_t prior_iters;
   int tty;
 } run;
 
@@ -766,11 +770,37 @@ input_psnr (const trd_val *v)
   return v->n ? sum / (double) v->n : NAN;
 }
 
+/* What --init's model went through, from its metadata: its "history" and
+ * "total_iterations" when irc-train wrote them, else its one run described
+ * by the keys every irc-train file has; a file from elsewhere (a converted
+ * official checkpoint) counts no iterations and is named. */
+static void
+prior_training (run *R, const char *path)
+{
+  const irc_model *m = R->model;
+  const char *hist = irc_model_metadata (m, "history");
+  const char *total = irc_model_metadata (m, "total_iterations");
+  const char *iters = irc_model_metadata (m, "iterations");
+  const char *seed = irc_model_metadata (m, "seed"), *lr = irc_model_metadata (m, "lr");
+  if (hist && total) {
+    R->prior_iters = strtoll (total, NULL, 10);
+    snprintf (R->prior_history, sizeof R->prior_history, "%s", hist);
+  } else if (iters) {
+    R->prior_iters = strtoll (iters, NULL, 10);
+    snprintf (R->prior_history, sizeof R->prior_history, "%s iterations (seed %s, lr %s)",
+        iters, seed ? seed : "?", lr ? lr : "?");
+  } else {
+    R->prior_iters = 0;
+    snprintf (R->prior_history, sizeof R->prior_history, "weights of %.1900s (no training record)",
+        path);
+  }
+}
+
 /* Metadata of the model files: what a reader needs to know where the
  * weights come from. @kv receives pointers into @store. */
 static size_t
 model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
-    char store[][256], size_t max)
+    char store[][256], size_t max, char *history, size_t history_size)
 {
   const options *o = &R->o;
   size_t n = 0;
@@ -810,6 +840,8 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
         o->compress_quality_min, o->compress_quality_max);
   if (o->init)
     META ("init", "%s", o->init);
+  /* the whole training, this run after those of --init's chain */
+  META ("total_iterations", "%lld", (long long) (R->prior_iters + iter));
   if (isfinite (val_psnr)) {
     META ("val_psnr", "%.3f", val_psnr);
     META ("val_input_psnr", "%.3f", R->val_input);
@@ -817,20 +849,25 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   META ("date", "%s", date);
   META ("software", "irc-train (libirc %s)", irc_version ());
 #undef META
-  /* the folder lists can be long: not through @store */
-  kv[2 * n] = "training_data";
-  kv[2 * n + 1] = R->data_desc;
-  kv[2 * n + 2] = "val_set";
-  kv[2 * n + 3] = R->val_desc[0] ? R->val_desc : "none";
-  return n + 2;
+  /* the folder lists and the history can be long: not through @store */
+  snprintf (history, history_size, "%s%s%lld iterations (seed %llu, lr %g)", R->prior_history,
+      R->prior_history[0] ? "; then " : "", (long long) iter, (unsigned long long) o->seed,
+      o->lr);
+  kv[2 * n] = "history";
+  kv[2 * n + 1] = history;
+  kv[2 * n + 2] = "training_data";
+  kv[2 * n + 3] = R->data_desc;
+  kv[2 * n + 4] = "val_set";
+  kv[2 * n + 5] = R->val_desc[0] ? R->val_desc : "none";
+  return n + 3;
 }
 
 static irc_status
 save_model (run *R, const char *path, int64_t iter, double val_psnr, irc_error *err)
 {
   const char *kv[2 * 40];
-  char store[40][256];
-  const size_t n = model_metadata (R, iter, val_psnr, kv, store, 38);
+  char store[40][256], history[sizeof R->prior_history + 128];
+  const size_t n = model_metadata (R, iter, val_psnr, kv, store, 37, history, sizeof history);
   irc_status st = trc_copy_ema (R->tr, R->ema_model, err);
   return st == IRC_OK ? irc_model_save (R->ema_model, path, 0, kv, n, err) : st;
 }
@@ -841,7 +878,8 @@ static irc_status
 checkpoint (run *R, irc_error *err)
 {
   const int64_t iter = irc_trainer_iteration (R->tr);
-  char el[32], best[32], besti[32], inp[32];
+  char el[32], best[32], besti[32], inp[32], prior[32];
+  snprintf (prior, sizeof prior, "%lld", (long long) R->prior_iters);
   snprintf (el, sizeof el, "%.3f", elapsed (R));
   snprintf (best, sizeof best, "%.17g", R->best_val);
   snprintf (besti, sizeof besti, "%lld", (long long) R->best_iter);
@@ -849,6 +887,7 @@ checkpoint (run *R, irc_error *err)
   const char *meta[] = {
     "format", "irc-train state 1", "args", R->args_str, "task", trd_task_name (R->o.task),
     "elapsed_s", el, "best_val_psnr", best, "best_val_iter", besti, "val_input_psnr", inp,
+    "prior_iterations", prior, "prior_history", R->prior_history,
   };
   irc_rng rngs[2] = { R->data.crop_rng, R->data.deg_rng };
   irc_status st = trc_save_state (R->path_state, R->tr, R->model, rngs, 2, meta,
@@ -1069,6 +1108,10 @@ setup (run *R, int argc, char **argv)
     R->elapsed_before = (v = irc_st_metadata (state, "elapsed_s")) ? strtod (v, NULL) : 0;
     R->best_val = (v = irc_st_metadata (state, "best_val_psnr")) ? strtod (v, NULL) : NAN;
     R->best_iter = (v = irc_st_metadata (state, "best_val_iter")) ? strtoll (v, NULL, 10) : 0;
+    R->prior_iters = (v = irc_st_metadata (state, "prior_iterations")) ? strtoll (v, NULL, 10)
+        : 0;
+    snprintf (R->prior_history, sizeof R->prior_history, "%s",
+        (v = irc_st_metadata (state, "prior_history")) ? v : "");
     irc_st_close (&state);
   } else {
     if ((rc = resolve (&R->o, &R->raw)))
@@ -1153,6 +1196,8 @@ setup (run *R, int argc, char **argv)
     const char *from = o->resume ? R->path_state : o->init;
     if (irc_model_load (from, &lp, &R->model, &err) != IRC_OK)
       return fail (R, o->resume ? "cannot resume" : "--init", &err);
+    if (!o->resume)
+      prior_training (R, from);
     if (custom_cfg && !same_config (&o->cfg, irc_model_config (R->model))) {
       char a[512], b[512];
       irc_config_to_json (&o->cfg, a, sizeof a);
