@@ -29,6 +29,10 @@ check() {
   if grep -q '"placeholder"' <<<"$header" || ! grep -q '"iterations"' <<<"$header"; then
     echo "FAIL $task: $file is not a trained model (no iterations in its metadata)"; failed=1; return
   fi
+  # trained in stages: the whole training is on record, not only the last stage
+  if ! grep -q '"total_iterations":"[0-9]' <<<"$header" || ! grep -q '"history":"[0-9]' <<<"$header"; then
+    echo "FAIL $task: $file's metadata lacks total_iterations or history"; failed=1; return
+  fi
   local summary gain
   summary="$("$irc_eval" --model "$file" --clean "$cbsd" --limit 2 --seed 0 --threads 0 "$@" | tail -n 1)"
   gain="$(sed -n 's/.*gain \([-+0-9.]*\) dB RGB.*/\1/p' <<<"$summary")"
