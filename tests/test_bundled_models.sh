@@ -49,5 +49,5 @@ check denoise 3.0 --degrade noise --sigma 25 --jpeg 90
 check derain 1.0 --degrade rain-light --quantize
 check dehaze 3.0 --degrade haze --quantize
 check deblur 2.5 --degrade blur --kernel "$kernel" --quantize
-check auto 2.0 --degrade noise --sigma 25
+check auto 4.0 --degrade noise --sigma 25
 exit $failed
