@@ -149,11 +149,19 @@ open_loader (irc_vk_context *ctx, irc_error *err)
   return IRC_OK;
 }
 
+/* Whether the environment variable @name asks for its behaviour: set,
+ * non-empty and not "0". */
+static int
+env_flag (const char *name)
+{
+  const char *v = getenv (name);
+  return v && *v && strcmp (v, "0");
+}
+
 static irc_status
 create_instance (irc_vk_context *ctx, irc_error *err)
 {
-  const char *v = getenv ("IRC_VULKAN_VALIDATION");
-  ctx->validating = v && *v && strcmp (v, "0");
+  ctx->validating = env_flag ("IRC_VULKAN_VALIDATION");
   const char *layers[] = {"VK_LAYER_KHRONOS_validation"};
   const char *exts[] = {VK_EXT_DEBUG_UTILS_EXTENSION_NAME};
   if (ctx->validating && !has_layer (ctx, layers[0]))
@@ -368,8 +376,7 @@ check_fp16 (irc_vk_context *ctx, irc_error *err)
   VkPhysicalDeviceFeatures2 f = {.sType = VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
       .pNext = &f11};
   ctx->f.vkGetPhysicalDeviceFeatures2 (ctx->phys, &f);
-  const char *hide = getenv ("IRC_VULKAN_NO_16BIT_STORAGE");
-  if (hide && *hide && strcmp (hide, "0"))
+  if (env_flag ("IRC_VULKAN_NO_16BIT_STORAGE"))
     f11.storageBuffer16BitAccess = VK_FALSE;
   if (!f11.storageBuffer16BitAccess)
     return irc_fail (err, IRC_ERR_UNSUPPORTED,
@@ -432,8 +439,7 @@ create_device (irc_vk_context *ctx, irc_error *err)
     return st;
   /* the profile is for benchmarks: asked for by the environment, and quietly
    * absent on a device that cannot time compute work */
-  const char *profile = getenv ("IRC_VULKAN_PROFILE");
-  if (profile && *profile && strcmp (profile, "0") && ctx->props.limits.timestampComputeAndGraphics
+  if (env_flag ("IRC_VULKAN_PROFILE") && ctx->props.limits.timestampComputeAndGraphics
       && ctx->props.limits.timestampPeriod > 0) {
     VkQueryPoolCreateInfo qci = {
       .sType = VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
