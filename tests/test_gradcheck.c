@@ -349,6 +349,25 @@ l1_bwd (const gcase *c, const double *d, double **g)
   free (t);
 }
 
+/* PSNR loss: in = out, gt (channel-major c, n, hw); i = n, channels, hw */
+static void
+psnr_fwd (const gcase *c, double *out)
+{
+  double *g = calloc (c->in_n[0], sizeof (double));
+  out[0] = irc_tr_psnr_loss_d (g, c->in[0], c->in[1], c->i[0], c->i[1], (size_t) c->i[2]);
+  free (g);
+}
+
+static void
+psnr_bwd (const gcase *c, const double *d, double **g)
+{
+  double *t = calloc (c->in_n[0], sizeof (double));
+  irc_tr_psnr_loss_d (t, c->in[0], c->in[1], c->i[0], c->i[1], (size_t) c->i[2]);
+  for (size_t j = 0; j < c->in_n[0]; j++)
+    g[0][j] += d[0] * t[j];
+  free (t);
+}
+
 /* InfoNCE: in = q, k, queue; i = n, d, K */
 static double
 nce (const gcase *c, double *dq)
@@ -488,6 +507,16 @@ main (void)
   fill (&c, 1);
   for (size_t j = 0; j < 23; j++)
     c.in[1][j] = c.in[0][j] + (j % 2 ? 0.3 : -0.3) + 0.1 * urand ();
+  c.n_check = 1;
+  fails += run (&c);
+
+  /* PSNR loss: three samples whose errors differ by 100x in scale, so each
+   * sample's own mse must divide its gradient */
+  c = (gcase) {"loss psnr", 2, {NULL}, {3 * 3 * 4, 3 * 3 * 4}, 1, psnr_fwd, psnr_bwd,
+    {3, 3, 4, 0, 0, 0, 0, 0}, 0};
+  fill (&c, 1);
+  for (size_t j = 0; j < 36; j++)
+    c.in[1][j] = c.in[0][j] + (0.01 + urand ()) * (j / 4 % 3 == 0 ? 0.03 : j / 4 % 3 == 1 ? 0.3 : 3.0);
   c.n_check = 1;
   fails += run (&c);
 

@@ -422,6 +422,51 @@ test_history (void)
       "(seed 4"), "the resumed stage keeps the history of its --init");
 }
 
+/* --loss psnr trains on minus the batch's mean PSNR: the loss column holds
+ * it (negative dB) and falls, the L1 column is still logged, and the file
+ * and the resume record which loss trained. */
+static void
+test_psnr_loss (void)
+{
+  const char *log = path ("psnr.log");
+  const char *args[] = { SHORT, "--loss", "psnr", "--iters", "60", "--lr", "2e-3",
+    "--save-every", "60", "--out", path ("psnr"), NULL };
+  const int rc = run_tool (log, "", 0, args);
+  CHECK (rc == 0 && log_has (log, "pixel loss: PSNR"), "a PSNR-loss run exits 0, not %d", rc);
+  if (rc) {
+    dump (log);
+    return;
+  }
+  row rows[100];
+  const int n = read_csv (path ("psnr/train.csv"), rows, 100);
+  CHECK (n == 60, "60 CSV rows, not %d", n);
+  if (n < 20)
+    return;
+  double first = 0, last = 0, l1_first = 0, l1_last = 0;
+  for (int i = 0; i < 10; i++) {
+    const char *c0 = strchr (rows[i].losses, ','), *c1 = strchr (rows[n - 10 + i].losses, ',');
+    first += (c0 ? strtod (c0 + 1, NULL) : NAN) / 10;
+    last += (c1 ? strtod (c1 + 1, NULL) : NAN) / 10;
+    l1_first += rows[i].l_pix / 10;
+    l1_last += rows[n - 10 + i].l_pix / 10;
+  }
+  fprintf (stderr, "PSNR loss: first 10 %.2f dB, last 10 %.2f dB; L1 %.4f -> %.4f\n", first,
+      last, l1_first, l1_last);
+  /* sigma 25 noise is about -20 dB of mse on these images */
+  CHECK (first < -10 && first > -60, "the loss column is minus a PSNR: %.2f", first);
+  CHECK (last < first, "the PSNR loss falls: %.2f -> %.2f", first, last);
+  CHECK (l1_last < l1_first, "the logged L1 falls with it: %.4f -> %.4f", l1_first, l1_last);
+  const char *f = path ("psnr/last.safetensors");
+  CHECK (meta_has (f, "pixel_loss", "psnr"), "the file names its pixel loss");
+  CHECK (meta_has (f, "history", "60 iterations (seed 10, lr 0.002, PSNR loss)"),
+      "the history names the loss");
+  const char *differ[] = { "--out", path ("psnr"), "--loss", "l1", "--iters", "80", "--resume",
+    NULL };
+  expect (__LINE__, 2, "--loss differs", differ);
+  const char *bad[] = { SHORT, "--loss", "mse", "--out", path ("psnr-bad"), NULL };
+  expect (__LINE__, 2, "--loss wants l1 or psnr, not 'mse'", bad);
+}
+
 static void
 test_interrupt_and_nan (void)
 {
@@ -475,6 +520,7 @@ main (void)
   fprintf (stderr, "learns: %lld s\n", (long long) (time (NULL) - t0));
   test_resume ();
   test_history ();
+  test_psnr_loss ();
   fprintf (stderr, "resume: %lld s\n", (long long) (time (NULL) - t0));
   test_interrupt_and_nan ();
   fprintf (stderr, "%d failures in %lld s (files in %s)\n", failures,

@@ -40,7 +40,7 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_COUNT
+  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_COUNT
 };
 
 static const struct {
@@ -62,6 +62,7 @@ static const struct {
   [O_HELP] = { "help", 0 }, [O_EMA_DECAY] = { "ema-decay", 1 },
   [O_KERNEL_PROB] = { "kernel-prob", 1 }, [O_CLEAN_PROB] = { "clean-prob", 1 },
   [O_COMPRESS_PROB] = { "compress-prob", 1 }, [O_COMPRESS_QUALITY] = { "compress-quality", 1 },
+  [O_LOSS] = { "loss", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -82,7 +83,7 @@ typedef struct {
   irc_config cfg;
   char config_name[32];
   int64_t iters, lr_const, lr_cos, constyle_iters;
-  int batch, patch, queue, no_constyle, threads, resume;
+  int batch, patch, queue, no_constyle, psnr_loss, threads, resume;
   double lr, lr_min, ema_decay;
   float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob;
   int compress_quality_min, compress_quality_max;
@@ -160,6 +161,9 @@ usage (FILE *fp)
       "  --constyle-iters N     contrastive stage length, encoder frozen after\n"
       "                         (default: the whole run for denoise, 35.5%% otherwise)\n"
       "  --no-constyle          the baseline: L1 only, no key encoder or queue\n"
+      "  --loss l1|psnr         pixel loss: the paper's L1 (default), or NAFNet's PSNR\n"
+      "                         loss (minus the batch's mean PSNR), which weighs a\n"
+      "                         lightly degraded crop as much as a heavy one\n"
       "  --ema-decay X          decay of the U-Net weights' moving average that\n"
       "                         validation and the model files use (default 0.999;\n"
       "                         the ConStyle encoder is taken as it is)\n"
@@ -450,6 +454,13 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_LR_COS] && parse_i64 (VAL (O_LR_COS), 0, INT64_MAX / 2, &o->lr_cos))
     return usage_error ("--lr-cos wants a count (0: constant), not '%s'", VAL (O_LR_COS));
   o->no_constyle = r->given[O_NO_CONSTYLE];
+  o->psnr_loss = 0;
+  if (r->given[O_LOSS]) {
+    if (strcmp (VAL (O_LOSS), "psnr") == 0)
+      o->psnr_loss = 1;
+    else if (strcmp (VAL (O_LOSS), "l1") != 0)
+      return usage_error ("--loss wants l1 or psnr, not '%s'", VAL (O_LOSS));
+  }
   o->ema_decay = 0.999;
   if (r->given[O_EMA_DECAY] && parse_double (VAL (O_EMA_DECAY), 0, 1, &o->ema_decay))
     return usage_error ("--ema-decay wants a number in [0, 1], not '%s'", VAL (O_EMA_DECAY));
@@ -581,6 +592,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--queue";
   else if (stored->no_constyle != now->no_constyle)
     what = "--no-constyle";
+  else if (stored->psnr_loss != now->psnr_loss)
+    what = "--loss";
   else if (stored->lr != now->lr || stored->lr_min != now->lr_min)
     what = "--lr or --lr-min";
   else if (stored->ema_decay != now->ema_decay)
@@ -823,6 +836,7 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   META ("queue", "%d", o->no_constyle ? 0 : o->queue);
   META ("constyle_iters", "%lld", (long long) (o->no_constyle ? 0 : o->constyle_iters));
   META ("constyle", "%s", o->no_constyle ? "false" : "true");
+  META ("pixel_loss", "%s", o->psnr_loss ? "psnr" : "l1");
   META ("optimizer", "AdamW betas 0.9,0.999 eps 1e-8 weight_decay 1e-4");
   META ("ema_decay", "%g", o->ema_decay);
   META ("moco", "momentum 0.999 temperature 0.07");
@@ -850,9 +864,9 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   META ("software", "irc-train (libirc %s)", irc_version ());
 #undef META
   /* the folder lists and the history can be long: not through @store */
-  snprintf (history, history_size, "%s%s%lld iterations (seed %llu, lr %g)", R->prior_history,
+  snprintf (history, history_size, "%s%s%lld iterations (seed %llu, lr %g%s)", R->prior_history,
       R->prior_history[0] ? "; then " : "", (long long) iter, (unsigned long long) o->seed,
-      o->lr);
+      o->lr, o->psnr_loss ? ", PSNR loss" : "");
   kv[2 * n] = "history";
   kv[2 * n + 1] = history;
   kv[2 * n + 2] = "training_data";
@@ -1226,6 +1240,7 @@ setup (run *R, int argc, char **argv)
   tp.lr_cos_iters = o->lr_cos;
   tp.constyle_iters = o->constyle_iters;
   tp.no_constyle = o->no_constyle;
+  tp.psnr_loss = o->psnr_loss;
   tp.ema_decay = o->ema_decay;
   if (irc_trainer_new (R->model, &tp, &R->tr, &err) != IRC_OK)
     return fail (R, NULL, &err);
@@ -1256,6 +1271,8 @@ setup (run *R, int argc, char **argv)
   if (!o->no_constyle)
     fprintf (stderr, "ConStyle: queue %d, contrastive losses for %lld iterations\n",
         o->queue, (long long) o->constyle_iters);
+  if (o->psnr_loss)
+    fprintf (stderr, "pixel loss: PSNR (NAFNet's), not L1\n");
   if (o->clean_prob > 0)
     fprintf (stderr, "clean crops: %g%% left undegraded\n", 100.0 * o->clean_prob);
   if (o->compress_prob > 0)

@@ -13,9 +13,42 @@ FN (irc_tr_l1) (T *grad, const T *out, const T *gt, size_t count)
   for (size_t i = 0; i < count; i++) {
     const T d = out[i] - gt[i];
     s += d < 0 ? -d : d;
-    grad[i] += d > 0 ? g : d < 0 ? -g : 0;
+    if (grad)
+      grad[i] += d > 0 ? g : d < 0 ? -g : 0;
   }
   return s / (double) count;
+}
+
+/* The batch mean of 10 log10(mse_b + 1e-8), mse_b over sample b's
+ * channels x hw values, in the trainer's channel-major layout (value j of
+ * channel c of sample b at (c n + b) hw + j). NAFNet's PSNRLoss: minus the
+ * mean PSNR of the batch, which is what the dev tables average. */
+double
+FN (irc_tr_psnr_loss) (T *grad, const T *out, const T *gt, int n, int channels, size_t hw)
+{
+  const double eps = 1e-8, scale = 10.0 / log (10.0);
+  const size_t per_sample = (size_t) channels * hw;
+  double loss = 0;
+  for (int b = 0; b < n; b++) {
+    double s = 0;
+    for (int c = 0; c < channels; c++) {
+      const size_t base = ((size_t) c * n + b) * hw;
+#pragma omp parallel for reduction(+:s) if (hw >= 32768)
+      for (size_t j = 0; j < hw; j++) {
+        const double d = (double) out[base + j] - (double) gt[base + j];
+        s += d * d;
+      }
+    }
+    const double mse = s / (double) per_sample + eps;
+    loss += scale * log (mse);
+    const T g = (T) (scale * 2.0 / ((double) n * (double) per_sample * mse));
+    for (int c = 0; c < channels; c++) {
+      const size_t base = ((size_t) c * n + b) * hw;
+      for (size_t j = 0; j < hw; j++)
+        grad[base + j] += g * (out[base + j] - gt[base + j]);
+    }
+  }
+  return loss / n;
 }
 
 /* In float this is InfoNCE as PyTorch computes it (torch_cpu.h), because

@@ -228,7 +228,12 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
   memset (g->dout, 0, 3 * g->p[0] * sizeof (float));
   memset (g->dcode[0], 0, (size_t) n * code * sizeof (float));
   memset (g->dcode[1], 0, (size_t) n * code * sizeof (float));
-  L.l_pix = irc_tr_l1_f (g->dout, g->out, tr->gt, 3 * g->p[0]);
+  if (p->psnr_loss) {
+    L.l_psnr = irc_tr_psnr_loss_f (g->dout, g->out, tr->gt, n, 3, hw);
+    L.l_pix = irc_tr_l1_f (NULL, g->out, tr->gt, 3 * g->p[0]);
+  } else {
+    L.l_pix = irc_tr_l1_f (g->dout, g->out, tr->gt, 3 * g->p[0]);
+  }
   for (size_t i = 0; i < tr->c[COPY_GRAD].n; i++) {
     const irc_tensor_desc *d = &tr->c[COPY_GRAD].descs[i];
     if (d->slot)
@@ -253,7 +258,7 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
     L.l_ce = irc_tr_infonce_f (g->dcode[1], tr->logits, q1, k, tr->queue, n, code, K,
         p->moco_t);
   }
-  L.total = L.l_pix + L.l_ce + L.l_content + L.l_style;
+  L.total = (p->psnr_loss ? L.l_psnr : L.l_pix) + L.l_ce + L.l_content + L.l_style;
   to_nchw (tr->out, g->out, n, 3, hw);
   tr->have_out = 1;
   if (losses)

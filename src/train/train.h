@@ -28,14 +28,20 @@ typedef struct {
                                  encoder trained while iteration <= this; frozen after */
   int no_constyle;          /**< ablation: L1 only from the start, no key encoder or
                                  queue; the encoder is trained by the pixel loss alone */
+  int psnr_loss;            /**< pixel loss: 0 the paper's L1; 1 NAFNet's PSNR loss (minus
+                                 the batch's mean PSNR), which weighs a lightly degraded
+                                 crop as much as a heavily degraded one */
 } irc_train_params;
 
 #define IRC_TRAIN_DEFAULTS { 8, 96, 8 * 1024, 0.999, 0.07, 3e-4, 1e-6, 243312, 460320, \
-    0.9, 0.999, 1e-8, 1e-4, 0.999, 0.1, 250000, 0 }
+    0.9, 0.999, 1e-8, 1e-4, 0.999, 0.1, 250000, 0, 0 }
 
 /** Loss values of one step (l_ce, l_content, l_style are 0 outside the joint stage). */
 typedef struct {
-  double l_pix, l_ce, l_content, l_style, total;
+  double l_pix;             /**< mean |out - gt| of the batch, whichever pixel loss trains */
+  double l_psnr;            /**< the PSNR loss (dB) when it trains, else 0 */
+  double l_ce, l_content, l_style;
+  double total;             /**< the objective: the pixel loss in use plus the others */
   double lr;                /**< learning rate the step used */
 } irc_train_losses;
 
