@@ -16,28 +16,27 @@ DST gets SRC's metadata with the new configuration and a history that
 says where the blocks came from. Needs python3-numpy.
 """
 import argparse
+import importlib.util
 import json
 import os
-import struct
 import sys
-import tempfile
 
 import numpy as np
+
+# the safetensors header reader and atomic writer of model-metadata.py
+_spec = importlib.util.spec_from_file_location(
+    "model_metadata", os.path.join(os.path.dirname(os.path.abspath(__file__)), "model-metadata.py"))
+model_metadata = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(model_metadata)
 
 LEVELS = ["l1", "l2", "l3", "bottom", "r1", "r2", "r3"]
 DTYPES = {"F32": np.float32, "F16": np.float16, "I64": np.int64}
 
 
 def read_model(path):
+    header, data_start = model_metadata.read_header(path, "grow-model")
     with open(path, "rb") as f:
-        raw = f.read(8)
-        if len(raw) != 8:
-            sys.exit(f"grow-model: {path}: too short for a safetensors file")
-        n = struct.unpack("<Q", raw)[0]
-        try:
-            header = json.loads(f.read(n))
-        except ValueError as e:
-            sys.exit(f"grow-model: {path}: header is not JSON ({e})")
+        f.seek(data_start)
         data = f.read()
     meta = header.pop("__metadata__", {})
     tensors = {}
@@ -59,19 +58,8 @@ def write_model(path, meta, tensors):
                         "data_offsets": [off, off + a.nbytes]}
         blobs.append(a.tobytes())
         off += a.nbytes
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(struct.pack("<Q", len(text)))
-            f.write(text)
-            for b in blobs:
-                f.write(b)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    model_metadata.write_safetensors(path, header, lambda out: [out.write(b) for b in blobs],
+                                     "grow-model")
 
 
 def new_block(template, rng):

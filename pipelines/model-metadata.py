@@ -19,22 +19,45 @@ import sys
 import tempfile
 
 
-def read_header(path):
+def read_header(path, tool="model-metadata"):
+    """The JSON header of safetensors file @path and where its data starts;
+    exits with a message naming @tool and the file when it is not one."""
     with open(path, "rb") as f:
         raw = f.read(8)
         if len(raw) != 8:
-            sys.exit(f"model-metadata: {path}: too short for a safetensors file")
+            sys.exit(f"{tool}: {path}: too short for a safetensors file")
         n = struct.unpack("<Q", raw)[0]
         size = os.path.getsize(path)
         if n > size - 8:
-            sys.exit(f"model-metadata: {path}: header length {n} runs past the end ({size} bytes)")
+            sys.exit(f"{tool}: {path}: header length {n} runs past the end ({size} bytes)")
         try:
             header = json.loads(f.read(n))
         except ValueError as e:
-            sys.exit(f"model-metadata: {path}: header is not JSON ({e})")
+            sys.exit(f"{tool}: {path}: header is not JSON ({e})")
     if not isinstance(header, dict):
-        sys.exit(f"model-metadata: {path}: header is not a JSON object")
+        sys.exit(f"{tool}: {path}: header is not a JSON object")
     return header, 8 + n
+
+
+def write_safetensors(path, header, write_data, tool="model-metadata"):
+    """Writes @header (padded to 8 bytes, as the format asks), then whatever
+    write_data(file) writes, into a temporary file beside @path, renamed over
+    it at the end: an interrupted run leaves the old file whole."""
+    blob = json.dumps(header, separators=(",", ":")).encode()
+    blob += b" " * ((8 - len(blob) % 8) % 8)
+    folder = os.path.dirname(os.path.abspath(path))
+    mode = os.stat(path).st_mode & 0o777 if os.path.exists(path) else 0o644
+    fd, tmp = tempfile.mkstemp(prefix=f".{tool}-", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            out.write(struct.pack("<Q", len(blob)))
+            out.write(blob)
+            write_data(out)
+        os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
 
 
 def main():
@@ -54,23 +77,14 @@ def main():
             sys.exit(f"model-metadata: --set wants KEY=VALUE, not {kv!r}")
         meta[key] = value
     header["__metadata__"] = meta
-    blob = json.dumps(header, separators=(",", ":")).encode()
-    blob += b" " * ((8 - len(blob) % 8) % 8)
-    folder = os.path.dirname(os.path.abspath(a.model))
-    fd, tmp = tempfile.mkstemp(prefix=".model-metadata-", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as out, open(a.model, "rb") as src:
-            out.write(struct.pack("<Q", len(blob)))
-            out.write(blob)
+
+    def copy_data(out):
+        with open(a.model, "rb") as src:
             src.seek(data_start)
             while chunk := src.read(1 << 20):
                 out.write(chunk)
-        os.chmod(tmp, os.stat(a.model).st_mode & 0o777)
-        os.replace(tmp, a.model)
-    except BaseException:
-        os.unlink(tmp)
-        raise
 
+    write_safetensors(a.model, header, copy_data)
 
 if __name__ == "__main__":
     main()
