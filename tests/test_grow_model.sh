@@ -12,14 +12,20 @@ irc_sample="$2"
 models="$3"
 root="$(cd "$(dirname "$0")/.." && pwd)"
 grow="$root/pipelines/grow-model.py"
-python3 -c "import numpy" 2>/dev/null || { echo "SKIP: python3-numpy not installed"; exit 77; }
+# the first python3 with numpy: PATH's, else the system's (a pyenv shim may
+# shadow Debian's python3-numpy)
+py=""
+for candidate in python3 /usr/bin/python3; do
+  if "$candidate" -c "import numpy" 2>/dev/null; then py="$candidate"; break; fi
+done
+[ -n "$py" ] || { echo "SKIP: no python3 with numpy (python3-numpy)"; exit 77; }
 tmp="$(mktemp -d)"
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 fail() { echo "FAIL: $*"; failed=1; }
 
 src="$models/derain.safetensors"
-python3 "$grow" "$src" "$tmp/grown.safetensors" --blocks 2,1,1,3,2,1,1 \
+"$py" "$grow" "$src" "$tmp/grown.safetensors" --blocks 2,1,1,3,2,1,1 \
   || { echo "FAIL: grow-model exited $?"; exit 1; }
 header="$(head -c 65536 "$tmp/grown.safetensors" | tr -d "\0")"
 grep -q '"left\\": \[2, 1, 1\], \\"bottom\\": 3, \\"right\\": \[2, 1, 1\]' <<<"$header" \
@@ -38,7 +44,7 @@ if ! cmp -s <(cut -d, -f1-5 "$tmp/derain.csv") <(cut -d, -f1-5 "$tmp/grown.csv")
 fi
 
 cp "$src" "$tmp/keep.safetensors"
-if python3 "$grow" "$tmp/keep.safetensors" "$tmp/keep.safetensors" --blocks 1,1,1,0,1,1,1 \
+if "$py" "$grow" "$tmp/keep.safetensors" "$tmp/keep.safetensors" --blocks 1,1,1,0,1,1,1 \
      2>"$tmp/err"; then
   fail "shrinking the bottom was accepted"
 fi
