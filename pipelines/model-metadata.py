@@ -86,5 +86,6 @@ def main():
 
     write_safetensors(a.model, header, copy_data)
 
+
 if __name__ == "__main__":
     main()

@@ -331,38 +331,28 @@ pool_bwd (const gcase *c, const double *d, double **g)
 
 /* ------------------------------------------------------------ losses */
 
+/* the pixel losses, dispatched on i[7]: 0 L1 over in_n[0] values; 1 PSNR,
+ * in = out, gt (channel-major c, n, hw), i = n, channels, hw */
+static double
+pixloss (const gcase *c, double *grad)
+{
+  return c->i[7] == 0 ? irc_tr_l1_d (grad, c->in[0], c->in[1], c->in_n[0])
+      : irc_tr_psnr_loss_d (grad, c->in[0], c->in[1], c->i[0], c->i[1], (size_t) c->i[2]);
+}
+
 static void
-l1_fwd (const gcase *c, double *out)
+pix_fwd (const gcase *c, double *out)
 {
   double *g = calloc (c->in_n[0], sizeof (double));
-  out[0] = irc_tr_l1_d (g, c->in[0], c->in[1], c->in_n[0]);
+  out[0] = pixloss (c, g);
   free (g);
 }
 
 static void
-l1_bwd (const gcase *c, const double *d, double **g)
+pix_bwd (const gcase *c, const double *d, double **g)
 {
   double *t = calloc (c->in_n[0], sizeof (double));
-  irc_tr_l1_d (t, c->in[0], c->in[1], c->in_n[0]);
-  for (size_t j = 0; j < c->in_n[0]; j++)
-    g[0][j] += d[0] * t[j];
-  free (t);
-}
-
-/* PSNR loss: in = out, gt (channel-major c, n, hw); i = n, channels, hw */
-static void
-psnr_fwd (const gcase *c, double *out)
-{
-  double *g = calloc (c->in_n[0], sizeof (double));
-  out[0] = irc_tr_psnr_loss_d (g, c->in[0], c->in[1], c->i[0], c->i[1], (size_t) c->i[2]);
-  free (g);
-}
-
-static void
-psnr_bwd (const gcase *c, const double *d, double **g)
-{
-  double *t = calloc (c->in_n[0], sizeof (double));
-  irc_tr_psnr_loss_d (t, c->in[0], c->in[1], c->i[0], c->i[1], (size_t) c->i[2]);
+  pixloss (c, t);
   for (size_t j = 0; j < c->in_n[0]; j++)
     g[0][j] += d[0] * t[j];
   free (t);
@@ -503,7 +493,7 @@ main (void)
   fails += run (&c);
 
   /* L1 away from its kink: out - gt bounded away from 0 */
-  c = (gcase) {"loss l1", 2, {NULL}, {23, 23}, 1, l1_fwd, l1_bwd, {0}, 0};
+  c = (gcase) {"loss l1", 2, {NULL}, {23, 23}, 1, pix_fwd, pix_bwd, {0}, 0};
   fill (&c, 1);
   for (size_t j = 0; j < 23; j++)
     c.in[1][j] = c.in[0][j] + (j % 2 ? 0.3 : -0.3) + 0.1 * urand ();
@@ -512,8 +502,8 @@ main (void)
 
   /* PSNR loss: three samples whose errors differ by 100x in scale, so each
    * sample's own mse must divide its gradient */
-  c = (gcase) {"loss psnr", 2, {NULL}, {3 * 3 * 4, 3 * 3 * 4}, 1, psnr_fwd, psnr_bwd,
-    {3, 3, 4, 0, 0, 0, 0, 0}, 0};
+  c = (gcase) {"loss psnr", 2, {NULL}, {3 * 3 * 4, 3 * 3 * 4}, 1, pix_fwd, pix_bwd,
+    {3, 3, 4, 0, 0, 0, 0, 1}, 0};
   fill (&c, 1);
   for (size_t j = 0; j < 36; j++)
     c.in[1][j] = c.in[0][j] + (0.01 + urand ()) * (j / 4 % 3 == 0 ? 0.03 : j / 4 % 3 == 1 ? 0.3 : 3.0);

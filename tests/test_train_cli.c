@@ -140,11 +140,12 @@ dump (const char *log)
     fclose (f);
 }
 
-/* The CSV rows: iteration and the six loss/lr columns as text, the PSNR. */
+/* The CSV rows: iteration and the six loss/lr columns as text, the
+ * objective (the loss column), the L1 pixel loss, the PSNR. */
 typedef struct {
   long long iter;
   char losses[512];
-  double l_pix, psnr;
+  double loss, l_pix, psnr;
 } row;
 
 static int
@@ -166,6 +167,7 @@ read_csv (const char *file, row *rows, int max)
       p = strchr (p + 1, ',');
     snprintf (r->losses, sizeof r->losses, "%.*s", p ? (int) (p - line) : 0, line);
     const char *q = strchr (line, ',');
+    r->loss = q ? strtod (q + 1, NULL) : NAN;
     q = q ? strchr (q + 1, ',') : NULL;
     r->l_pix = q ? strtod (q + 1, NULL) : NAN;
     const char *last = strrchr (line, ',');
@@ -444,9 +446,8 @@ test_psnr_loss (void)
     return;
   double first = 0, last = 0, l1_first = 0, l1_last = 0;
   for (int i = 0; i < 10; i++) {
-    const char *c0 = strchr (rows[i].losses, ','), *c1 = strchr (rows[n - 10 + i].losses, ',');
-    first += (c0 ? strtod (c0 + 1, NULL) : NAN) / 10;
-    last += (c1 ? strtod (c1 + 1, NULL) : NAN) / 10;
+    first += rows[i].loss / 10;
+    last += rows[n - 10 + i].loss / 10;
     l1_first += rows[i].l_pix / 10;
     l1_last += rows[n - 10 + i].l_pix / 10;
   }
