@@ -728,6 +728,27 @@ test_video_plan (void)
     CHECK (seen[s] > 20);
   CHECK (twos > 60 && twos < 140);
 
+  /* rain (and mix's rain): rain_heavy_prob is the share of heavy draws.
+   * Only heavy rain has more than two streak layers (3 in 4 heavy draws). */
+  const float heavy_probs[3] = { 0.0f, 0.5f, 1.0f };
+  int layered[3] = { 0 };
+  for (int k = 0; k < 3; k++) {
+    irc_plan_options_init (&o);
+    if (k != 1)
+      o.rain_heavy_prob = heavy_probs[k];
+    CHECK (o.rain_heavy_prob == heavy_probs[k]);
+    irc_rng_seed (&r, 11, 0);
+    for (int i = 0; i < 400; i++) {
+      irc_plan plan;
+      CHECK (irc_plan_sample (&plan, IRC_TASK_RAIN, &o, &r, &err) == IRC_OK);
+      layered[k] += plan.rain.layers > 2;
+      irc_plan_clear (&plan);
+    }
+  }
+  CHECK (layered[0] == 0);
+  CHECK (layered[1] > 110 && layered[1] < 190);   /* about 150 */
+  CHECK (layered[2] > 260 && layered[2] < 340);   /* about 300 */
+
   irc_task t;
   CHECK (irc_task_from_name ("rain-heavy", &t, &err) == IRC_OK && t == IRC_TASK_RAIN_HEAVY);
   CHECK (irc_task_from_name ("snow", &t, &err) == IRC_ERR_INVALID);

@@ -264,6 +264,12 @@ test_errors (void)
   const char *compress_range[] = { "--task", "denoise", "--data", path ("train"),
     "--compress-prob", "-0.1", "--out", path ("o12"), NULL };
   expect (__LINE__, 2, "--compress-prob wants a probability", compress_range);
+  const char *heavy_task[] = { "--task", "denoise", "--data", path ("train"), "--heavy-prob",
+    "0.3", "--out", path ("o13"), NULL };
+  expect (__LINE__, 2, "--heavy-prob goes with --task derain or auto", heavy_task);
+  const char *heavy_range[] = { "--task", "derain", "--data", path ("train"), "--heavy-prob",
+    "1.2", "--out", path ("o14"), NULL };
+  expect (__LINE__, 2, "--heavy-prob wants a probability in [0, 1], not '1.2'", heavy_range);
 }
 
 /* The common options of the short runs. */
@@ -424,6 +430,29 @@ test_history (void)
       "(seed 4"), "the resumed stage keeps the history of its --init");
 }
 
+/* --heavy-prob shifts derain's draws between light and heavy rain (the
+ * share itself: test_degrade); the file records it and a resume keeps it. */
+static void
+test_heavy_prob (void)
+{
+  const char *log = path ("heavy.log");
+  const char *args[] = { "--task", "derain", "--config", "tiny8", "--data", path ("train"),
+    "--batch", "4", "--patch", "32", "--queue", "16", "--threads", "1", "--heavy-prob", "0.2",
+    "--iters", "4", "--save-every", "4", "--out", path ("heavy"), NULL };
+  const int rc = run_tool (log, "", 0, args);
+  CHECK (rc == 0 && log_has (log, "rain: 20% of draws heavy"), "a --heavy-prob run exits 0, "
+      "not %d, and says its share", rc);
+  if (rc) {
+    dump (log);
+    return;
+  }
+  CHECK (meta_has (path ("heavy/last.safetensors"), "heavy_prob", "0.2"),
+      "the file records its share of heavy rain");
+  const char *differ[] = { "--out", path ("heavy"), "--heavy-prob", "0.5", "--iters", "8",
+    "--resume", NULL };
+  expect (__LINE__, 2, "--heavy-prob differs", differ);
+}
+
 /* --loss psnr trains on minus the batch's mean PSNR: the loss column holds
  * it (negative dB) and falls, the L1 column is still logged, and the file
  * and the resume record which loss trained. */
@@ -522,6 +551,7 @@ main (void)
   test_resume ();
   test_history ();
   test_psnr_loss ();
+  test_heavy_prob ();
   fprintf (stderr, "resume: %lld s\n", (long long) (time (NULL) - t0));
   test_interrupt_and_nan ();
   fprintf (stderr, "%d failures in %lld s (files in %s)\n", failures,

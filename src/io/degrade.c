@@ -1329,6 +1329,7 @@ irc_plan_options_init (irc_plan_options *o)
   o->sigma_min = 0.0f;
   o->sigma_max = 50.0f;
   o->mix_two_prob = 0.2f;
+  o->rain_heavy_prob = 0.5f;
 }
 
 void
@@ -1388,7 +1389,7 @@ irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
   memset (plan, 0, sizeof *plan);
   irc_status st;
   switch (task) {
-    case IRC_TASK_RAIN: st = plan_step (plan, IRC_DEG_RAIN, 0.5f, o, rng, err); break;
+    case IRC_TASK_RAIN: st = plan_step (plan, IRC_DEG_RAIN, o->rain_heavy_prob, o, rng, err); break;
     case IRC_TASK_RAIN_LIGHT: st = plan_step (plan, IRC_DEG_RAIN, 0.0f, o, rng, err); break;
     case IRC_TASK_RAIN_HEAVY: st = plan_step (plan, IRC_DEG_RAIN, 1.0f, o, rng, err); break;
     case IRC_TASK_HAZE: st = plan_step (plan, IRC_DEG_HAZE, 0.0f, o, rng, err); break;
@@ -1396,10 +1397,10 @@ irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
     case IRC_TASK_BLUR: st = plan_step (plan, IRC_DEG_BLUR, 0.0f, o, rng, err); break;
     case IRC_TASK_MIX: {
       int first = (int) irc_rng_below (rng, IRC_DEG_COUNT);
-      st = plan_step (plan, first, 0.5f, o, rng, err);
+      st = plan_step (plan, first, o->rain_heavy_prob, o, rng, err);
       if (st == IRC_OK && irc_rng_uniform (rng) < o->mix_two_prob) {
         int second = (first + 1 + (int) irc_rng_below (rng, IRC_DEG_COUNT - 1)) % IRC_DEG_COUNT;
-        st = plan_step (plan, second, 0.5f, o, rng, err);
+        st = plan_step (plan, second, o->rain_heavy_prob, o, rng, err);
       }
       break;
     }

@@ -214,6 +214,7 @@ typedef struct {
   const irc_kernel *fixed_kernel;  /**< when set, blur always uses it */
   float sigma_min, sigma_max;  /**< noise task: Gaussian sigma range, 0-255 units */
   float mix_two_prob;          /**< mix: chance of two degradations instead of one */
+  float rain_heavy_prob;       /**< rain and mix: chance that a rain draw is heavy rather than light */
 } irc_plan_options;
 
 void irc_plan_options_init (irc_plan_options *o);

@@ -56,6 +56,7 @@ options_for (irc_plan_options *o, const trd_degradation *deg)
   o->kernels = deg->kernels;
   o->n_kernels = deg->kernels ? deg->n_kernels : 0;
   o->kernel_prob = deg->kernel_prob;
+  o->rain_heavy_prob = deg->heavy_prob;
 }
 
 void

@@ -33,6 +33,7 @@ typedef struct {
   float compress_prob;             /* chance of a degraded crop then JPEG-compressed ... */
   int compress_quality_min;        /* ... at a quality drawn uniformly in [min, max] */
   int compress_quality_max;
+  float heavy_prob;                /* derain, auto: chance of heavy rather than light rain */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

@@ -40,7 +40,7 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_COUNT
+  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_COUNT
 };
 
 static const struct {
@@ -62,7 +62,7 @@ static const struct {
   [O_HELP] = { "help", 0 }, [O_EMA_DECAY] = { "ema-decay", 1 },
   [O_KERNEL_PROB] = { "kernel-prob", 1 }, [O_CLEAN_PROB] = { "clean-prob", 1 },
   [O_COMPRESS_PROB] = { "compress-prob", 1 }, [O_COMPRESS_QUALITY] = { "compress-quality", 1 },
-  [O_LOSS] = { "loss", 1 },
+  [O_LOSS] = { "loss", 1 }, [O_HEAVY_PROB] = { "heavy-prob", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -85,7 +85,7 @@ typedef struct {
   int64_t iters, lr_const, lr_cos, constyle_iters;
   int batch, patch, queue, no_constyle, psnr_loss, threads, resume;
   double lr, lr_min, ema_decay;
-  float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob;
+  float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob, heavy_prob;
   int compress_quality_min, compress_quality_max;
   const char *kernels, *val, *val_pairs[2], *init;
   int64_t val_every, save_every, plot_every;
@@ -130,6 +130,8 @@ usage (FILE *fp)
       "  --clean-prob P         chance that a synthetic crop is left undegraded, so\n"
       "                         the model learns to leave clean footage alone\n"
       "                         (default 0)\n"
+      "  --heavy-prob P         derain, auto: chance that a rain draw is heavy rather\n"
+      "                         than light (default %g)\n"
       "  --compress-prob P      chance that a degraded crop then goes through a JPEG,\n"
       "                         as footage goes through a codec after the sensor:\n"
       "                         noise and rain smoothed and blocked (default 0)\n"
@@ -190,7 +192,8 @@ usage (FILE *fp)
       "the last good checkpoint. On a busy machine, OMP_WAIT_POLICY=passive in the\n"
       "environment keeps idle threads from spinning against other processes.\n"
       "Exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted.\n",
-      (double) generator_defaults.kernel_prob, DEFAULT_COMPRESS_QUALITY_MIN,
+      (double) generator_defaults.kernel_prob, (double) generator_defaults.rain_heavy_prob,
+      DEFAULT_COMPRESS_QUALITY_MIN,
       DEFAULT_COMPRESS_QUALITY_MAX);
 }
 
@@ -508,6 +511,13 @@ resolve (options *o, const raw_args *r)
     return usage_error ("--compress-prob wants a probability in [0, 1], not '%s'",
         VAL (O_COMPRESS_PROB));
   o->compress_prob = (float) compress_prob;
+  double heavy_prob = generator_defaults.rain_heavy_prob;
+  if (r->given[O_HEAVY_PROB] && parse_double (VAL (O_HEAVY_PROB), 0, 1, &heavy_prob))
+    return usage_error ("--heavy-prob wants a probability in [0, 1], not '%s'",
+        VAL (O_HEAVY_PROB));
+  if (r->given[O_HEAVY_PROB] && o->task != TRD_DERAIN && o->task != TRD_AUTO)
+    return usage_error ("%s", "--heavy-prob goes with --task derain or auto");
+  o->heavy_prob = (float) heavy_prob;
   o->compress_quality_min = DEFAULT_COMPRESS_QUALITY_MIN;
   o->compress_quality_max = DEFAULT_COMPRESS_QUALITY_MAX;
   if (r->given[O_COMPRESS_QUALITY]) {
@@ -606,6 +616,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--kernel-prob";
   else if (stored->clean_prob != now->clean_prob)
     what = "--clean-prob";
+  else if (stored->heavy_prob != now->heavy_prob)
+    what = "--heavy-prob";
   else if (stored->compress_prob != now->compress_prob
       || stored->compress_quality_min != now->compress_quality_min
       || stored->compress_quality_max != now->compress_quality_max)
@@ -849,6 +861,8 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   }
   if (o->clean_prob > 0)
     META ("clean_prob", "%g", o->clean_prob);
+  if (o->task == TRD_DERAIN || o->task == TRD_AUTO)
+    META ("heavy_prob", "%g", o->heavy_prob);
   if (o->compress_prob > 0)
     META ("compress", "JPEG 4:2:0 with probability %g, quality %d-%d", o->compress_prob,
         o->compress_quality_min, o->compress_quality_max);
@@ -1153,7 +1167,7 @@ setup (run *R, int argc, char **argv)
     return fail (R, "--kernels", &err);
   trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
     o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
-    o->compress_quality_max };
+    o->compress_quality_max, o->heavy_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   size_t dl = 0;
   for (int k = 0; k < R->raw.n_data; k++) {
@@ -1275,6 +1289,8 @@ setup (run *R, int argc, char **argv)
     fprintf (stderr, "pixel loss: PSNR (NAFNet's), not L1\n");
   if (o->clean_prob > 0)
     fprintf (stderr, "clean crops: %g%% left undegraded\n", 100.0 * o->clean_prob);
+  if (o->task == TRD_DERAIN || o->task == TRD_AUTO)
+    fprintf (stderr, "rain: %g%% of draws heavy, the rest light\n", 100.0 * o->heavy_prob);
   if (o->compress_prob > 0)
     fprintf (stderr, "compression: %g%% of degraded crops through a JPEG of quality %d-%d\n",
         100.0 * o->compress_prob, o->compress_quality_min, o->compress_quality_max);
