@@ -329,6 +329,20 @@ irc_model_metadata (const irc_model *model, const char *key)
   return NULL;
 }
 
+int
+irc_model_tlc_window (const irc_model *model)
+{
+  const char *v = irc_model_metadata (model, "tlc_window");
+  if (v && strcmp (v, "global") == 0)
+    return 0;
+  if (v && atoi (v) > 0)
+    return atoi (v);
+  v = irc_model_metadata (model, "train_patch");
+  if (v && atoi (v) > 0)
+    return atoi (v) * 3 / 2;
+  return 192;
+}
+
 size_t
 irc_model_tensor_count (const irc_model *model)
 {

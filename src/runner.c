@@ -46,20 +46,12 @@ irc_runner_free (irc_runner **runner)
   }
 }
 
-/* TLC window: the caller's, else the model's metadata, else 1.5x the paper's
- * 128-pixel training patch. */
+/* TLC window: the caller's, else the model's own (irc_model_tlc_window; 0
+ * there pools globally). */
 static int
 tlc_window_for (const irc_model *m, int requested)
 {
-  if (requested > 0)
-    return requested;
-  const char *v = irc_model_metadata (m, "tlc_window");
-  if (v && atoi (v) > 0)
-    return atoi (v);
-  v = irc_model_metadata (m, "train_patch");
-  if (v && atoi (v) > 0)
-    return atoi (v) * 3 / 2;
-  return 192;
+  return requested > 0 ? requested : irc_model_tlc_window (m);
 }
 
 /* Tile i of n along a side of @len: its core [c0, c1) and processed region

@@ -153,6 +153,21 @@ test_bad_models (void)
   irc_model_free (&back);
   CHECK (back == NULL);
 
+  /* the attention window a model runs with: its own, else 1.5x its patch */
+  const char *windows[][5] = {
+    { "tlc_window", "192", "train_patch", "96", "192" },
+    { "tlc_window", "global", "train_patch", "96", "0" },
+    { "train_patch", "96", NULL, NULL, "144" },
+    { "task", "test", NULL, NULL, "192" },
+  };
+  for (size_t i = 0; i < sizeof windows / sizeof *windows; i++) {
+    snprintf (path, sizeof path, "%s/window%zu.safetensors", tmpdir, i);
+    CHECK (irc_model_save (m, path, 0, windows[i], windows[i][2] ? 2 : 1, &err) == IRC_OK);
+    CHECK (irc_model_load (path, NULL, &back, &err) == IRC_OK);
+    CHECK (irc_model_tlc_window (back) == atoi (windows[i][4]));
+    irc_model_free (&back);
+  }
+
   snprintf (path, sizeof path, "%s/nometa.safetensors", tmpdir);
   write_edited (m, path, NULL, 0, NULL);
   CHECK (irc_model_load (path, NULL, &back, &err) == IRC_OK);

@@ -119,6 +119,15 @@ const irc_config *irc_model_config (const irc_model *model);
 /** Metadata string @key of the file the model came from, or NULL. */
 const char *irc_model_metadata (const irc_model *model, const char *key);
 
+/** The channel-attention (TLC) window, at full resolution, that @model is
+ * meant to run with (irc_net_params.tlc_window): its `tlc_window` metadata
+ * (chosen per model by measuring its dev sets, MODELS.md), where `global`
+ * gives 0, pooling the whole region processed at once (each tile of a tiled
+ * frame) as the paper does; else 1.5x its `train_patch` (NAFNet's rule);
+ * else 192 (1.5x the paper's 128-pixel patch). The streaming runner and
+ * irc-eval both use it, so the figures measured are the element's. */
+int irc_model_tlc_window (const irc_model *model);
+
 /** Number of weight tensors and access to each by index (name, element count,
  * storage). Used by the trainer and the model writer. */
 size_t irc_model_tensor_count (const irc_model *model);

@@ -62,7 +62,7 @@ typedef struct {
    * only at scene cuts. */
   int style_interval;
   /** Channel-attention window (NAFNet TLC) at full resolution; 0 = from the
-   * model's `tlc_window` metadata, else 1.5x its `train_patch`, else 192. */
+   * model's own, irc_model_tlc_window(), which may pool globally. */
   int tlc_window;
   /** Vulkan only: weights and activations stored as 16-bit floats on the
    * device (irc_net_params.vulkan_fp16); 0 = fp32. */

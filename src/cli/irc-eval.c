@@ -77,8 +77,10 @@ usage (FILE *fp)
       "                       (--compare: A | B)\n"
       "  -b, --backend NAME   cpu (default), reference, vulkan or auto\n"
       "  -j, --threads N      CPU threads (default 0: all cores)\n"
-      "      --tlc N          channel-attention pooling window (0: global, as trained\n"
-      "                       by the paper; default 0)\n"
+      "      --tlc N          channel-attention pooling window in pixels (0: global,\n"
+      "                       as the paper; default: the model's own, as the\n"
+      "                       element runs it: its tlc_window metadata, else 1.5x\n"
+      "                       its training patch)\n"
       "  -n, --limit N        only the first N images (sorted order)\n"
       "  -h, --help           this help\n"
       "\n"
@@ -720,7 +722,7 @@ main (int argc, char **argv)
   irc_plan_options_init (&o.deg.opts);
   const char *pairs_in = NULL, *clean_dir = NULL, *task_name = NULL, *compare_a = NULL;
   const char *kernel_file = NULL, *second = NULL;
-  long long seed = 0, threads = 0, tlc = 0, limit = 0;
+  long long seed = 0, threads = 0, tlc = -1, limit = 0;
   int c;
   opterr = 0;
   /* '+': stop at the first non-option, so that taking the second folder of
@@ -814,7 +816,6 @@ main (int argc, char **argv)
   }
   o.deg.seed = (uint64_t) seed;
   o.net.threads = (int) threads;
-  o.net.tlc_window = (int) tlc;
 
   irc_kernel kernel = { 0, 0, NULL };
   irc_model *model = NULL;
@@ -833,6 +834,8 @@ main (int argc, char **argv)
     if (irc_model_load (o.model_path, &lp, &model, &err) != IRC_OK) {
       fprintf (stderr, "irc-eval: %s\n", err.message);
       rc = EXIT_RUNTIME;
+    } else {
+      o.net.tlc_window = tlc >= 0 ? (int) tlc : irc_model_tlc_window (model);
     }
   }
   if (!rc)
@@ -852,8 +855,12 @@ main (int argc, char **argv)
     } else {
       const irc_config *cfg = irc_model_config (model);
       const char *task = irc_model_metadata (model, "task");
-      printf ("# model %s (task %s, dim %d, %.0f MACs/pixel)", o.model_path,
+      printf ("# model %s (task %s, dim %d, %.0f MACs/pixel, ", o.model_path,
           task ? task : "?", cfg->dim, irc_config_macs_per_pixel (cfg));
+      if (o.net.tlc_window > 0)
+        printf ("attention window %d px)", o.net.tlc_window);
+      else
+        printf ("%s", "attention pooled globally)");
       if (o.clean) {
         printf ("; clean %s degraded by %s", clean_dir, task_name);
         if (o.deg.sigma >= 0.0)
