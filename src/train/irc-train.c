@@ -197,6 +197,13 @@ usage (FILE *fp)
       DEFAULT_COMPRESS_QUALITY_MAX);
 }
 
+/* Whether @task's crops can get rain, so --heavy-prob means something. */
+static int
+draws_rain (trd_task task)
+{
+  return task == TRD_DERAIN || task == TRD_AUTO;
+}
+
 static int
 usage_error (const char *fmt, ...)
 {
@@ -515,7 +522,7 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_HEAVY_PROB] && parse_double (VAL (O_HEAVY_PROB), 0, 1, &heavy_prob))
     return usage_error ("--heavy-prob wants a probability in [0, 1], not '%s'",
         VAL (O_HEAVY_PROB));
-  if (r->given[O_HEAVY_PROB] && o->task != TRD_DERAIN && o->task != TRD_AUTO)
+  if (r->given[O_HEAVY_PROB] && !draws_rain (o->task))
     return usage_error ("%s", "--heavy-prob goes with --task derain or auto");
   o->heavy_prob = (float) heavy_prob;
   o->compress_quality_min = DEFAULT_COMPRESS_QUALITY_MIN;
@@ -861,7 +868,7 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   }
   if (o->clean_prob > 0)
     META ("clean_prob", "%g", o->clean_prob);
-  if (o->task == TRD_DERAIN || o->task == TRD_AUTO)
+  if (draws_rain (o->task))
     META ("heavy_prob", "%g", o->heavy_prob);
   if (o->compress_prob > 0)
     META ("compress", "JPEG 4:2:0 with probability %g, quality %d-%d", o->compress_prob,
@@ -1289,7 +1296,7 @@ setup (run *R, int argc, char **argv)
     fprintf (stderr, "pixel loss: PSNR (NAFNet's), not L1\n");
   if (o->clean_prob > 0)
     fprintf (stderr, "clean crops: %g%% left undegraded\n", 100.0 * o->clean_prob);
-  if (o->task == TRD_DERAIN || o->task == TRD_AUTO)
+  if (draws_rain (o->task))
     fprintf (stderr, "rain: %g%% of draws heavy, the rest light\n", 100.0 * o->heavy_prob);
   if (o->compress_prob > 0)
     fprintf (stderr, "compression: %g%% of degraded crops through a JPEG of quality %d-%d\n",
