@@ -352,6 +352,16 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
   return st == IRC_OK ? maybe_compress (s, deg_seed, lq, err) : st;
 }
 
+/* The index of the @k-th image that is paired (@paired) or clean. */
+static size_t
+nth_of_kind (const trd_set *s, int paired, size_t k)
+{
+  for (size_t i = 0; i < s->n; i++)
+    if ((s->img[i].input != NULL) == paired && k-- == 0)
+      return i;
+  return 0;
+}
+
 irc_status
 trd_batch (trd_set *s, float *lq, float *gt, irc_error *err)
 {
@@ -373,8 +383,19 @@ trd_batch (trd_set *s, float *lq, float *gt, irc_error *err)
   }
   size_t item[MAX_BATCH];
   uint64_t gseed[MAX_BATCH], dseed[MAX_BATCH];
+  /* --pairs-prob: the share of paired samples is a rule, not the accident of
+   * how many files each kind of folder holds; without it (or without both
+   * kinds) every image is equally likely, as before, with the same draws */
+  const int mix = s->deg.pairs_prob > 0.0f && s->n_pairs > 0 && s->n_pairs < s->n;
   for (int i = 0; i < B; i++) {
-    item[i] = irc_rng_below (&s->crop_rng, (uint32_t) s->n);
+    if (mix) {
+      const int paired = irc_rng_uniform (&s->crop_rng) < s->deg.pairs_prob;
+      const size_t k = irc_rng_below (&s->crop_rng,
+          (uint32_t) (paired ? s->n_pairs : s->n - s->n_pairs));
+      item[i] = nth_of_kind (s, paired, k);
+    } else {
+      item[i] = irc_rng_below (&s->crop_rng, (uint32_t) s->n);
+    }
     gseed[i] = irc_rng_u64 (&s->crop_rng);
     dseed[i] = irc_rng_u64 (&s->deg_rng);
   }

@@ -34,6 +34,9 @@ typedef struct {
   int compress_quality_min;        /* ... at a quality drawn uniformly in [min, max] */
   int compress_quality_max;
   float heavy_prob;                /* derain, auto: chance of heavy rather than light rain */
+  float pairs_prob;                /* chance that a sample is cut from the paired folders
+                                      rather than a synthetic draw (0: no rule, every
+                                      image equally likely, paired or clean) */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

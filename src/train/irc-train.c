@@ -40,7 +40,7 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_COUNT
+  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_COUNT
 };
 
 static const struct {
@@ -63,6 +63,7 @@ static const struct {
   [O_KERNEL_PROB] = { "kernel-prob", 1 }, [O_CLEAN_PROB] = { "clean-prob", 1 },
   [O_COMPRESS_PROB] = { "compress-prob", 1 }, [O_COMPRESS_QUALITY] = { "compress-quality", 1 },
   [O_LOSS] = { "loss", 1 }, [O_HEAVY_PROB] = { "heavy-prob", 1 },
+  [O_PAIRS_PROB] = { "pairs-prob", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -86,6 +87,7 @@ typedef struct {
   int batch, patch, queue, no_constyle, psnr_loss, threads, resume;
   double lr, lr_min, ema_decay;
   float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob, heavy_prob;
+  float pairs_prob;                /* 0: no rule (every image equally likely) */
   int compress_quality_min, compress_quality_max;
   const char *kernels, *val, *val_pairs[2], *init;
   int64_t val_every, save_every, plot_every;
@@ -123,6 +125,10 @@ usage (FILE *fp)
       "                         8-bit; images smaller than the patch are skipped\n"
       "  --pairs IN TGT         paired degraded/clean folders, matched in sorted\n"
       "                         order, used as they are; repeatable\n"
+      "  --pairs-prob P         with both --data and --pairs: chance that a sample is\n"
+      "                         cut from the pairs rather than drawn synthetically\n"
+      "                         (default: every image equally likely, so the share\n"
+      "                         follows the folders' sizes); recorded as pairs_prob\n"
       "  --sigma-range LO,HI    noise sigma in 0-255 units (default 0,50; auto too)\n"
       "  --kernels DIR          also blur with the *.txt kernels in DIR (deblur, auto)\n"
       "  --kernel-prob P        chance that a blur uses a kernel of --kernels rather\n"
@@ -525,6 +531,14 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_HEAVY_PROB] && !draws_rain (o->task))
     return usage_error ("%s", "--heavy-prob goes with --task derain or auto");
   o->heavy_prob = (float) heavy_prob;
+  double pairs_prob = 0.0;
+  if (r->given[O_PAIRS_PROB] && (parse_double (VAL (O_PAIRS_PROB), 0, 1, &pairs_prob)
+        || !(pairs_prob > 0.0)))
+    return usage_error ("--pairs-prob wants a probability in (0, 1], not '%s'",
+        VAL (O_PAIRS_PROB));
+  if (r->given[O_PAIRS_PROB] && (r->n_pairs == 0 || r->n_data == 0))
+    return usage_error ("%s", "--pairs-prob mixes --pairs with --data: give both");
+  o->pairs_prob = (float) pairs_prob;
   o->compress_quality_min = DEFAULT_COMPRESS_QUALITY_MIN;
   o->compress_quality_max = DEFAULT_COMPRESS_QUALITY_MAX;
   if (r->given[O_COMPRESS_QUALITY]) {
@@ -625,6 +639,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--clean-prob";
   else if (stored->heavy_prob != now->heavy_prob)
     what = "--heavy-prob";
+  else if (stored->pairs_prob != now->pairs_prob)
+    what = "--pairs-prob";
   else if (stored->compress_prob != now->compress_prob
       || stored->compress_quality_min != now->compress_quality_min
       || stored->compress_quality_max != now->compress_quality_max)
@@ -870,6 +886,8 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
     META ("clean_prob", "%g", o->clean_prob);
   if (draws_rain (o->task))
     META ("heavy_prob", "%g", o->heavy_prob);
+  if (o->pairs_prob > 0)
+    META ("pairs_prob", "%g", o->pairs_prob);
   if (o->compress_prob > 0)
     META ("compress", "JPEG 4:2:0 with probability %g, quality %d-%d", o->compress_prob,
         o->compress_quality_min, o->compress_quality_max);
@@ -1174,7 +1192,7 @@ setup (run *R, int argc, char **argv)
     return fail (R, "--kernels", &err);
   trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
     o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
-    o->compress_quality_max, o->heavy_prob };
+    o->compress_quality_max, o->heavy_prob, o->pairs_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   size_t dl = 0;
   for (int k = 0; k < R->raw.n_data; k++) {
@@ -1198,6 +1216,9 @@ setup (run *R, int argc, char **argv)
         * (R->data.img[i].input ? 2 : 1);
   fprintf (stderr, "training set: %zu images (%zu paired), %.1f MB in memory\n", R->data.n,
       R->data.n_pairs, bytes / 1048576.0);
+  if (o->pairs_prob > 0)
+    fprintf (stderr, "mixing: %g%% of samples from the pairs, the rest synthetic\n",
+        100.0 * o->pairs_prob);
 
   R->val_input = R->last_val = NAN;
   if (!cur.given[O_RESUME])
