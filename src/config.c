@@ -11,9 +11,9 @@ irc_config_named (const char *name, irc_config *cfg, irc_error *err)
     const char *name;
     irc_config cfg;
   } named[] = {
-    {"paper", {48, {7, 8, 9}, 9, {7, 8, 9}, 16, 128}},
-    {"lite16", {16, {1, 1, 1}, 1, {1, 1, 1}, 16, 128}},
-    {"tiny8", {8, {1, 1, 1}, 1, {1, 1, 1}, 8, 64}},
+    {"paper", {48, {7, 8, 9}, 9, {7, 8, 9}, 16, 128, 0}},
+    {"lite16", {16, {1, 1, 1}, 1, {1, 1, 1}, 16, 128, 0}},
+    {"tiny8", {8, {1, 1, 1}, 1, {1, 1, 1}, 8, 64, 0}},
   };
   for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
     if (name && strcmp (name, named[i].name) == 0) {
@@ -48,6 +48,10 @@ irc_config_validate (const irc_config *cfg, irc_error *err)
   if (cfg->bottom < 0 || cfg->bottom > 64)
     return irc_fail (err, IRC_ERR_INVALID,
         "config: bottom block count %d must be between 0 and 64", cfg->bottom);
+  if (cfg->degradation_head != 0 && cfg->degradation_head != IRC_DEGRADATION_HEAD_OUTPUTS)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "config: degradation_head %d must be 0 (none) or %d", cfg->degradation_head,
+        IRC_DEGRADATION_HEAD_OUTPUTS);
   return IRC_OK;
 }
 
@@ -122,17 +126,23 @@ irc_config_param_count (const irc_config *cfg)
   n += 9 * 2 * C * 3;
   n += code * 4 * C + 4 * C;
   n += C * (8 * w + 4 * w + 2 * w);
+  n += (size_t) cfg->degradation_head * (code + 1);
   return n;
 }
 
 int
 irc_config_to_json (const irc_config *cfg, char *buf, size_t size)
 {
+  /* the head's key only when there is one: files without it keep the JSON
+   * they always had */
+  char head[48] = "";
+  if (cfg->degradation_head)
+    snprintf (head, sizeof head, ", \"degradation_head\": %d", cfg->degradation_head);
   return snprintf (buf, size,
       "{\"dim\": %d, \"left\": [%d, %d, %d], \"bottom\": %d, \"right\": [%d, %d, %d], "
-      "\"enc_width\": %d, \"code\": %d}",
+      "\"enc_width\": %d, \"code\": %d%s}",
       cfg->dim, cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
-      cfg->right[0], cfg->right[1], cfg->right[2], cfg->enc_width, cfg->code);
+      cfg->right[0], cfg->right[1], cfg->right[2], cfg->enc_width, cfg->code, head);
 }
 
 const char *

@@ -174,6 +174,11 @@ irc_weights_describe (irc_weights *w, const char *ep, irc_tensor_desc *descs, si
   add (&d, P, &w->at_w[2], 4, C, 8 * ew, 1, 1, "AffineTransform2.0.weight");
   add (&d, P, &w->at_w[1], 4, C, 4 * ew, 1, 1, "AffineTransform1.0.weight");
   add (&d, P, &w->at_w[0], 4, C, 2 * ew, 1, 1, "AffineTransform0.0.weight");
+  if (cfg->degradation_head > 0) {
+    add (&d, P, &w->head_w, 2, cfg->degradation_head, cfg->code, 0, 0,
+        "ConStyle.degradation_head.weight");
+    add (&d, P, &w->head_b, 1, cfg->degradation_head, 0, 0, 0, "ConStyle.degradation_head.bias");
+  }
   return d.n;
 }
 
@@ -433,6 +438,10 @@ config_from_metadata (const char *fname, const char *text, irc_config *cfg, irc_
       && json_int3_field (root, "right", cfg->right)
       && json_int_field (root, "enc_width", &cfg->enc_width)
       && json_int_field (root, "code", &cfg->code);
+  /* optional: files from before the degradation head have none */
+  cfg->degradation_head = 0;
+  if (ok && json_object_get (root, "degradation_head"))
+    ok = json_int_field (root, "degradation_head", &cfg->degradation_head);
   json_decref (root);
   if (!ok)
     return irc_fail (err, IRC_ERR_FORMAT,
@@ -487,6 +496,9 @@ config_from_shapes (const irc_st_file *f, irc_config *cfg, irc_error *err)
     cfg->right[l] = count_blocks (f, p);
   }
   cfg->bottom = count_blocks (f, "Process_Module_bottom");
+  const irc_st_tensor *head = irc_st_find (f, "ConStyle.degradation_head.weight");
+  cfg->degradation_head = head && head->ndim == 2 && head->shape[0] <= 100000
+      ? (int) head->shape[0] : 0;
   return IRC_OK;
 }
 

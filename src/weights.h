@@ -40,6 +40,8 @@ typedef struct {
   float *fin_w;                     /* Finetune_Module.0: 3x3 2C -> 3 */
   float *mlp_w, *mlp_b;             /* Linear code -> 4C */
   float *at_w[3];                   /* AffineTransform{k}.0: 1x1, LeakyReLU(0.1) after */
+  float *head_w, *head_b;           /* ConStyle.degradation_head: Linear code -> outputs
+                                       (cfg.degradation_head; NULL without one) */
   /* channel plan, derived from cfg */
   int lc[3];                        /* left level channels C, 2C, 3C */
   int uc_n[3], uc_a[3], uc_b[3];    /* UC{l}(n, a, b) */

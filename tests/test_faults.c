@@ -396,7 +396,7 @@ main (void)
    * missing tensors before anything is allocated for their gigabytes */
   {
     char cfgjson[512], header[1024], file[1100];
-    const irc_config huge = {1024, {64, 64, 64}, 64, {64, 64, 64}, 256, 4096};
+    const irc_config huge = {1024, {64, 64, 64}, 64, {64, 64, 64}, 256, 4096, 0};
     irc_config_to_json (&huge, cfgjson, sizeof cfgjson);
     json_t *meta = json_pack ("{s:{s:s}}", "__metadata__", "config", cfgjson);
     char *text = json_dumps (meta, JSON_COMPACT);

@@ -16,7 +16,7 @@
 static gchar *
 small_model (void)
 {
-  const irc_config cfg = {4, {0, 0, 0}, 0, {0, 0, 0}, 1, 2};
+  const irc_config cfg = {4, {0, 0, 0}, 0, {0, 0, 0}, 1, 2, 0};
   irc_model *m = NULL;
   irc_error err = { 0 };
   fail_unless (irc_model_new (&cfg, NULL, NULL, &m, &err) == IRC_OK, "%s", err.message);

@@ -48,7 +48,15 @@ typedef struct {
   int right[3];   /**< NAFBlocks at decoder levels 1..3 (index 2 is the deepest) */
   int enc_width;  /**< ConStyle encoder base width (16 in the paper) */
   int code;       /**< latent code size (128 in the paper) */
+  /** Outputs of the degradation head on the code (ConStyle.degradation_head,
+   * a linear layer): 0 (none, as the paper's network) or
+   * IRC_DEGRADATION_HEAD_OUTPUTS. Stored in the config JSON only when set. */
+  int degradation_head;
 } irc_config;
+
+/** The degradation head's outputs: a presence logit per kind (rain, haze,
+ * noise, blur), then a strength logit per kind. */
+#define IRC_DEGRADATION_HEAD_OUTPUTS 8
 
 /** Fills @cfg with a named configuration: "paper", "lite16" (dim 16, one block
  * per level, the paper's encoder) or "tiny8". Returns IRC_ERR_INVALID for an
@@ -127,6 +135,46 @@ const char *irc_model_metadata (const irc_model *model, const char *key);
  * else 192 (1.5x the paper's 128-pixel patch). The streaming runner and
  * irc-eval both use it, so the figures measured are the element's. */
 int irc_model_tlc_window (const irc_model *model);
+
+/** Kinds of degradation the degradation head tells apart; a scene may have
+ * several (rain with haze...). None set means clean. */
+typedef enum {
+  IRC_DEGRADATION_RAIN = 1 << 0,
+  IRC_DEGRADATION_HAZE = 1 << 1,
+  IRC_DEGRADATION_NOISE = 1 << 2,
+  IRC_DEGRADATION_BLUR = 1 << 3,
+} irc_degradation_kind;
+
+/** Number of kinds; presence[] and strength[] are indexed rain, haze, noise, blur. */
+#define IRC_DEGRADATION_KINDS 4
+
+/** What the degradation head reads from a style code. */
+typedef struct {
+  int known;            /**< 0: the model has no degradation head (all else zero) */
+  unsigned kinds;       /**< IRC_DEGRADATION_* present (probability above 0.5); 0 = clean */
+  /** Probability of the answer as a whole: the product over the four kinds
+   * of the probability of what was decided for each (present or absent). */
+  float confidence;
+  float presence[IRC_DEGRADATION_KINDS];  /**< probability that each kind is present */
+  /** Estimated strength of each kind, 0-1 (rain: streak layers, haze: the
+   * scattering coefficient over 0.2, noise: sigma over 50, blur: kernel
+   * extent); meaningful where present. */
+  float strength[IRC_DEGRADATION_KINDS];
+} irc_degradation;
+
+/** 1 when @model carries a degradation head (config.degradation_head). */
+int irc_model_has_degradation_head (const irc_model *model);
+
+/** Reads @code (config.code floats, as irc_net_code() returns it for this
+ * model's encoder) through the model's degradation head into @out. A model
+ * without a head gives known = 0 and returns IRC_OK. */
+irc_status irc_model_degradation (const irc_model *model, const float *code,
+    irc_degradation *out, irc_error *err);
+
+/** Writes the name of @kinds into @buf: "clean", one of "rain", "haze",
+ * "noise", "blur", or several joined by '+' ("rain+haze"); "unknown" when
+ * @known is 0. Returns @buf. */
+const char *irc_degradation_name (int known, unsigned kinds, char *buf, size_t size);
 
 /** Number of weight tensors and access to each by index (name, element count,
  * storage). Used by the trainer and the model writer. */

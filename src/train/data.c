@@ -6,6 +6,7 @@
 #include "error.h"
 
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
 /* Pixels around a crop that are degraded with it, so blur kernels (up to
@@ -80,6 +81,7 @@ trd_set_clear (trd_set *s)
   }
   free (s->img);
   free (s->scratch);
+  free (s->targets);
   memset (s, 0, sizeof *s);
 }
 
@@ -282,9 +284,51 @@ maybe_compress (const trd_set *s, uint64_t deg_seed, float *lq, irc_error *err)
   return irc_image_jpeg_roundtrip (&crop, quality, err);
 }
 
+/* What @plan does to a crop, as the degradation head's targets (data.h):
+ * presence, then a strength in [0, 1] on a scale that covers the
+ * generator's range. */
+static void
+plan_targets (float *t, const irc_plan *plan)
+{
+  memset (t, 0, TRD_TARGETS * sizeof (float));
+  if (!plan)
+    return;
+  if (plan->use[IRC_DEG_RAIN]) {
+    t[0] = 1.0f;
+    t[4] = fminf (1.0f, fmaxf (0.0f, (plan->rain.layers - 1) / 4.0f));
+  }
+  if (plan->use[IRC_DEG_HAZE]) {
+    t[1] = 1.0f;
+    t[5] = fminf (1.0f, fmaxf (0.0f, plan->haze.beta / 0.2f));
+  }
+  if (plan->use[IRC_DEG_NOISE]) {
+    t[2] = 1.0f;
+    t[6] = fminf (1.0f, fmaxf (0.0f, plan->noise.sigma / 50.0f));
+  }
+  if (plan->use[IRC_DEG_BLUR]) {
+    const int side = plan->kernel.width > plan->kernel.height ? plan->kernel.width
+        : plan->kernel.height;
+    t[3] = 1.0f;
+    t[7] = fminf (1.0f, fmaxf (0.0f, (side - 5) / 26.0f));
+  }
+}
+
+/* A paired sample holds its task's degradation, of unknown strength. */
+static void
+pair_targets (float *t, trd_task task)
+{
+  memset (t, 0, TRD_TARGETS * sizeof (float));
+  const int kind = task == TRD_DERAIN ? 0 : task == TRD_DEHAZE ? 1 : task == TRD_DEBLUR ? 3
+      : task == TRD_DENOISE ? 2 : -1;
+  if (kind >= 0) {
+    t[kind] = 1.0f;
+    t[4 + kind] = 0.5f;
+  }
+}
+
 static irc_status
 make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_seed,
-    float *lq, float *gt, float *ctx, irc_error *err)
+    float *lq, float *gt, float *ctx, float *targets, irc_error *err)
 {
   const int P = s->patch;
   irc_rng geo, deg;
@@ -307,7 +351,11 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
   const int px = (int) irc_rng_below (&geo, (uint32_t) (aw - P + 1));
   const int py = (int) irc_rng_below (&geo, (uint32_t) (ah - P + 1));
 
+  if (targets)
+    plan_targets (targets, synth ? &plan : NULL);
   if (im->input) {
+    if (targets)
+      pair_targets (targets, s->deg.task);
     extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);
     extract (lq, im->input, im->width, im->height, orient, px, py, P, P);
     return IRC_OK;
@@ -320,6 +368,10 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
       irc_plan_clear (&plan);
       extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);
       memcpy (lq, gt, (size_t) 3 * P * P * sizeof (float));
+      if (targets) {
+        plan_targets (targets, NULL);
+        return maybe_compress (s, deg_seed, lq, err);
+      }
       return IRC_OK;
     }
   }
@@ -327,6 +379,11 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
     /* blind AWGN in float, unclipped, as the paper trains denoising */
     extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);
     memcpy (lq, gt, (size_t) 3 * P * P * sizeof (float));
+    if (targets) {
+      /* the draw's sigma stays inside irc_degrade_noise: the range's middle */
+      targets[2] = 1.0f;
+      targets[6] = fminf (1.0f, (s->deg.sigma_min + s->deg.sigma_max) / 100.0f);
+    }
     irc_noise_params np = { s->deg.sigma_min, s->deg.sigma_max, 0.0f, 0, 0 };
     irc_status st = irc_degrade_noise (lq, P, P, &np, &deg, err);
     return st == IRC_OK ? maybe_compress (s, deg_seed, lq, err) : st;
@@ -407,7 +464,8 @@ trd_batch (trd_set *s, float *lq, float *gt, irc_error *err)
     errs[i].status = IRC_OK;
     errs[i].message[0] = 0;
     status[i] = make_sample (s, &s->img[item[i]], gseed[i], dseed[i], lq + i * stride,
-        gt + i * stride, s->scratch + i * s->scratch_per, &errs[i]);
+        gt + i * stride, s->scratch + i * s->scratch_per,
+        s->targets ? s->targets + (size_t) i * TRD_TARGETS : NULL, &errs[i]);
   }
   for (int i = 0; i < B; i++)
     if (status[i] != IRC_OK) {

@@ -57,7 +57,17 @@ typedef struct {
   irc_rng deg_rng;                 /* the degradation's draws: one seed per sample */
   float *scratch;                  /* a context window per sample */
   size_t scratch_per;
+  /* When set (batch x TRD_TARGETS floats, malloc'd by the caller and freed
+   * by trd_set_clear), trd_batch also
+   * writes what each sample holds, for the degradation pre-training: presence
+   * of rain, haze, noise, blur (0/1), then each one's strength in [0, 1].
+   * Paired samples count as the task's own degradation at strength 0.5.
+   * Clean crops then also go through --compress-prob's JPEG, so that codec
+   * artefacts alone are not taken for a degradation. */
+  float *targets;
 } trd_set;
+
+enum { TRD_TARGETS = 8 };
 
 /* Empties @s and sets its batch geometry, degradation and seed. */
 void trd_set_init (trd_set *s, int batch, int patch, const trd_degradation *deg,

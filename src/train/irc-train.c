@@ -40,7 +40,7 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_COUNT
+  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_COUNT
 };
 
 static const struct {
@@ -63,7 +63,7 @@ static const struct {
   [O_KERNEL_PROB] = { "kernel-prob", 1 }, [O_CLEAN_PROB] = { "clean-prob", 1 },
   [O_COMPRESS_PROB] = { "compress-prob", 1 }, [O_COMPRESS_QUALITY] = { "compress-quality", 1 },
   [O_LOSS] = { "loss", 1 }, [O_HEAVY_PROB] = { "heavy-prob", 1 },
-  [O_PAIRS_PROB] = { "pairs-prob", 1 },
+  [O_PAIRS_PROB] = { "pairs-prob", 1 }, [O_OBJECTIVE] = { "objective", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -85,6 +85,7 @@ typedef struct {
   char config_name[32];
   int64_t iters, lr_const, lr_cos, constyle_iters;
   int batch, patch, queue, no_constyle, psnr_loss, threads, resume;
+  int degradation;                 /* --objective degradation */
   double lr, lr_min, ema_decay;
   float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob, heavy_prob;
   float pairs_prob;                /* 0: no rule (every image equally likely) */
@@ -176,6 +177,17 @@ usage (FILE *fp)
       "                         validation and the model files use (default 0.999;\n"
       "                         the ConStyle encoder is taken as it is)\n"
       "  --seed N               seeds weights, queue and data (default 10)\n"
+      "  --objective restore|degradation\n"
+      "                         restore (default): the restoration objective above.\n"
+      "                         degradation: pre-trains the ConStyle encoder and a\n"
+      "                         degradation head on its code (added to the model when\n"
+      "                         --init has none) to tell rain, haze, noise, blur,\n"
+      "                         their mixtures and clean crops apart, and each one's\n"
+      "                         strength, from the generator's own draws (binary\n"
+      "                         cross-entropy per kind); the U-Net is not run or\n"
+      "                         changed. Use --task auto (with --clean-prob) so every\n"
+      "                         kind is drawn; then train the U-Net on the frozen\n"
+      "                         code with --init and --constyle-iters 0\n"
       "\n"
       "Run:\n"
       "  --out DIR              output folder (created): model.safetensors (EMA\n"
@@ -477,6 +489,17 @@ resolve (options *o, const raw_args *r)
     else if (strcmp (VAL (O_LOSS), "l1") != 0)
       return usage_error ("--loss wants l1 or psnr, not '%s'", VAL (O_LOSS));
   }
+  o->degradation = 0;
+  if (r->given[O_OBJECTIVE]) {
+    if (strcmp (VAL (O_OBJECTIVE), "degradation") == 0)
+      o->degradation = 1;
+    else if (strcmp (VAL (O_OBJECTIVE), "restore") != 0)
+      return usage_error ("--objective wants restore or degradation, not '%s'",
+          VAL (O_OBJECTIVE));
+  }
+  if (o->degradation && r->n_pairs > 0 && o->task == TRD_AUTO)
+    return usage_error ("%s", "--objective degradation: pairs under --task auto carry no "
+        "label (which degradation they hold); train on pairs with their own --task");
   o->ema_decay = 0.999;
   if (r->given[O_EMA_DECAY] && parse_double (VAL (O_EMA_DECAY), 0, 1, &o->ema_decay))
     return usage_error ("--ema-decay wants a number in [0, 1], not '%s'", VAL (O_EMA_DECAY));
@@ -625,6 +648,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--no-constyle";
   else if (stored->psnr_loss != now->psnr_loss)
     what = "--loss";
+  else if (stored->degradation != now->degradation)
+    what = "--objective";
   else if (stored->lr != now->lr || stored->lr_min != now->lr_min)
     what = "--lr or --lr-min";
   else if (stored->ema_decay != now->ema_decay)
@@ -742,6 +767,33 @@ typedef struct {
   int64_t prior_iters;
   int tty;
 } run;
+
+/* --objective degradation from a model without a head: the same weights
+ * in a model that has one, the head at PyTorch's initialisation. */
+static irc_status
+add_degradation_head (run *R, irc_rng *rng, irc_error *err)
+{
+  irc_config cfg = R->o.cfg;
+  cfg.degradation_head = IRC_DEGRADATION_HEAD_OUTPUTS;
+  irc_model *m = NULL;
+  irc_status st = irc_model_new (&cfg, NULL, NULL, &m, err);
+  if (st != IRC_OK)
+    return st;
+  trc_init_default (m, rng);
+  for (size_t i = 0; i < irc_model_tensor_count (R->model); i++) {
+    size_t count, have;
+    float *src;
+    const char *name = irc_model_tensor_info (R->model, i, &count, NULL, NULL, &src);
+    float *dst = irc_model_tensor (m, name, &have);
+    if (src && dst && have == count)
+      memcpy (dst, src, count * sizeof (float));
+  }
+  /* metadata (the window, the history) stays with the file --init names */
+  irc_model_free (&R->model);
+  R->model = m;
+  R->o.cfg = cfg;
+  return IRC_OK;
+}
 
 static void
 run_clear (run *R)
@@ -872,6 +924,8 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   META ("constyle_iters", "%lld", (long long) (o->no_constyle ? 0 : o->constyle_iters));
   META ("constyle", "%s", o->no_constyle ? "false" : "true");
   META ("pixel_loss", "%s", o->psnr_loss ? "psnr" : "l1");
+  if (o->degradation)
+    META ("objective", "%s", "degradation (encoder and degradation head; U-Net untouched)");
   META ("optimizer", "AdamW betas 0.9,0.999 eps 1e-8 weight_decay 1e-4");
   META ("ema_decay", "%g", o->ema_decay);
   META ("moco", "momentum 0.999 temperature 0.07");
@@ -1263,7 +1317,12 @@ setup (run *R, int argc, char **argv)
       return EXIT_RUNTIME;
     }
     o->cfg = *irc_model_config (R->model);
+    if (o->degradation && !o->cfg.degradation_head
+        && add_degradation_head (R, &init_rng, &err) != IRC_OK)
+      return fail (R, "--init", &err);
   } else {
+    if (o->degradation)
+      o->cfg.degradation_head = IRC_DEGRADATION_HEAD_OUTPUTS;
     if (irc_model_new (&o->cfg, NULL, NULL, &R->model, &err) != IRC_OK)
       return fail (R, NULL, &err);
     trc_init_default (R->model, &init_rng);
@@ -1340,7 +1399,9 @@ train (run *R)
   }
   const size_t img = (size_t) o->batch * 3 * o->patch * o->patch;
   float *lq = malloc (img * sizeof (float)), *gt = malloc (img * sizeof (float));
-  if (!lq || !gt) {
+  if (o->degradation)
+    R->data.targets = malloc ((size_t) o->batch * TRD_TARGETS * sizeof (float));
+  if (!lq || !gt || (o->degradation && !R->data.targets)) {
     free (lq);
     free (gt);
     fprintf (stderr, "irc-train: out of memory for the batch\n");
@@ -1367,7 +1428,9 @@ train (run *R)
     irc_train_losses L = { 0 };
     const double t_step = now_s ();
     irc_status st = trd_batch (&R->data, lq, gt, &err);
-    if (st == IRC_OK)
+    if (st == IRC_OK && o->degradation)
+      st = irc_trainer_degradation_step (R->tr, lq, R->data.targets, &L, &err);
+    else if (st == IRC_OK)
       st = irc_trainer_step (R->tr, lq, gt, &L, &err);
     if (st != IRC_OK) {
       if (!isfinite (L.total) && st == IRC_ERR_INVALID) {

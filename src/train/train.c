@@ -383,3 +383,102 @@ irc_trainer_counter (irc_trainer *tr, const char *name)
       return &tr->counters[i];
   return NULL;
 }
+
+/* ------------------------------------------------- degradation pre-training */
+
+static double
+softplus (double x)
+{
+  return x > 0 ? x + log1p (exp (-x)) : log1p (exp (x));
+}
+
+irc_status
+irc_trainer_degradation_step (irc_trainer *tr, const float *lq, const float *targets,
+    irc_train_losses *losses, irc_error *err)
+{
+  if (!lq || !targets)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_trainer_degradation_step: no batch given");
+  irc_weights *w = &tr->model->w;
+  irc_weights *gw = &tr->c[COPY_GRAD].w;
+  const irc_config *cfg = &w->cfg;
+  if (cfg->degradation_head != IRC_DEGRADATION_HEAD_OUTPUTS || !w->head_w)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "degradation pre-training needs a model with a degradation head");
+  const irc_train_params *p = &tr->p;
+  irc_tr_graph *g = tr->g;
+  const int n = p->batch, code = cfg->code, K = IRC_DEGRADATION_KINDS;
+  const int O = IRC_DEGRADATION_HEAD_OUTPUTS;
+  const size_t hw = (size_t) p->patch * p->patch;
+  const int64_t iter = tr->iter + 1;
+  irc_train_losses L = {0};
+  L.lr = irc_train_lr (p, iter);
+
+  to_cnhw (g->img, lq, n, 3, hw);
+  irc_tr_encoder_fwd (g, &g->eq, &w->enc, g->img, p->bn_momentum);
+  tr->counters[0]++, tr->counters[1]++;
+  for (size_t i = 0; i < tr->c[COPY_GRAD].n; i++) {
+    const irc_tensor_desc *d = &tr->c[COPY_GRAD].descs[i];
+    if (d->slot)
+      memset (*d->slot, 0, d->count * sizeof (float));
+  }
+  /* head: logits = code W^T + b; dL/dlogit of a BCE is sigmoid - target */
+  const float *q = g->eq.code[1];
+  float *dq = g->dcode[1];
+  memset (g->dcode[0], 0, (size_t) n * code * sizeof (float));
+  memset (dq, 0, (size_t) n * code * sizeof (float));
+  double total = 0;
+  for (int b = 0; b < n; b++) {
+    const float *t = targets + (size_t) b * IRC_TRAIN_DEGRADATION_TARGETS;
+    for (int o = 0; o < O; o++) {
+      const int kind = o % K, strength = o >= K;
+      const double weight = strength ? (t[kind] > 0.5f ? 1.0 : 0.0) : 1.0;
+      if (weight == 0.0)
+        continue;
+      double z = w->head_b[o];
+      for (int i = 0; i < code; i++)
+        z += (double) w->head_w[(size_t) o * code + i] * q[(size_t) b * code + i];
+      const double y = t[o];
+      /* BCE with logits: softplus(z) - y z, stable for large |z| */
+      total += weight * (softplus (z) - y * z);
+      const float dz = (float) (weight * (1.0 / (1.0 + exp (-z)) - y) / n);
+      gw->head_b[o] += dz;
+      for (int i = 0; i < code; i++) {
+        gw->head_w[(size_t) o * code + i] += dz * q[(size_t) b * code + i];
+        dq[(size_t) b * code + i] += dz * w->head_w[(size_t) o * code + i];
+      }
+    }
+  }
+  L.l_degradation = total / n;
+  L.total = L.l_degradation;
+  if (losses)
+    *losses = L;
+  if (!isfinite (L.total))
+    return irc_fail (err, IRC_ERR_INVALID, "iteration %lld: non-finite degradation loss %g",
+        (long long) iter, L.total);
+  /* the U-Net does not run: no gradient reaches the feature maps it takes */
+  const int fea_stage[3] = { 2, 4, 6 };
+  for (int f = 0; f < 3; f++) {
+    const int s = fea_stage[f];
+    memset (g->dfea[f], 0, (size_t) w->enc.cout[s] * n * g->eq.sh[s + 1] * g->eq.sw[s + 1]
+        * sizeof (float));
+  }
+  irc_tr_encoder_bwd (g, &w->enc, &gw->enc);
+  for (size_t i = 0; i < tr->model->n_descs; i++) {
+    const irc_tensor_desc *d = &tr->model->descs[i];
+    if (d->kind != IRC_TENSOR_PARAM || !is_encoder (d->name, "ConStyle."))
+      continue;
+    irc_tr_adamw (*d->slot, *tr->c[COPY_M].descs[i].slot, *tr->c[COPY_V].descs[i].slot,
+        *tr->c[COPY_GRAD].descs[i].slot, d->count, iter, L.lr, p->beta1, p->beta2,
+        p->adam_eps, p->weight_decay);
+  }
+  /* the EMA network takes encoder, head and BatchNorm buffers as they are */
+  net_copy *ema = &tr->c[COPY_EMA];
+  for (size_t i = 0; i < ema->n; i++) {
+    const irc_tensor_desc *d = &tr->model->descs[i];
+    if (d->kind == IRC_TENSOR_BUFFER || (d->kind == IRC_TENSOR_PARAM
+          && is_encoder (d->name, "ConStyle.")))
+      memcpy (*ema->descs[i].slot, *d->slot, d->count * sizeof (float));
+  }
+  tr->iter = iter;
+  return IRC_OK;
+}

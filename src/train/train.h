@@ -41,6 +41,7 @@ typedef struct {
   double l_pix;             /**< mean |out - gt| of the batch, whichever pixel loss trains */
   double l_psnr;            /**< the PSNR loss (dB) when it trains, else 0 */
   double l_ce, l_content, l_style;
+  double l_degradation;     /**< degradation head objective (irc_trainer_degradation_step) */
   double total;             /**< the objective: the pixel loss in use plus the others */
   double lr;                /**< learning rate the step used */
 } irc_train_losses;
@@ -62,6 +63,22 @@ void irc_trainer_free (irc_trainer **tr);
  * the parameters (BatchNorm statistics and the key encoder have moved). */
 irc_status irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt,
     irc_train_losses *losses, irc_error *err);
+
+/** Targets of the degradation head for one crop: presence of rain, haze,
+ * noise, blur (0 or 1), then each one's strength in [0, 1] (ignored where
+ * absent). */
+#define IRC_TRAIN_DEGRADATION_TARGETS 8
+
+/** One step of the degradation pre-training: the ConStyle encoder (query)
+ * and the model's degradation head learn to read from the code of @lq
+ * (batch x 3 x patch x patch, NCHW) which degradations it holds and how
+ * strong they are (@targets: batch x IRC_TRAIN_DEGRADATION_TARGETS). The
+ * objective is binary cross-entropy per kind on presence, plus binary
+ * cross-entropy on the strengths of the kinds present; the U-Net is not
+ * run. AdamW on the encoder and head only, same schedule as the joint step.
+ * The model must have a degradation head (config.degradation_head). */
+irc_status irc_trainer_degradation_step (irc_trainer *tr, const float *lq,
+    const float *targets, irc_train_losses *losses, irc_error *err);
 
 /** Learning rate of 1-based iteration @iter (constant, then cosine). */
 double irc_train_lr (const irc_train_params *params, int64_t iter);

@@ -117,7 +117,7 @@ main (int argc, char **argv)
   /* tiny8's shape at dim 4 with a 1-wide encoder: a few thousand floats */
   const irc_config tiny4 = {4, {1, 1, 1}, 1, {1, 1, 1}, 1, 4};
   const irc_config bare4 = {4, {0, 0, 0}, 0, {0, 0, 0}, 1, 2};
-  const irc_config odd = {4, {2, 0, 1}, 0, {0, 2, 0}, 2, 3};
+  const irc_config odd = {4, {2, 0, 1}, 0, {0, 2, 0}, 2, 3, 0};
   irc_model *m = NULL;
 
   if (irc_model_new (&tiny4, ramp, NULL, &m, &err) != IRC_OK)
