@@ -5,6 +5,8 @@
 #include "scene.h"
 
 #include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -22,6 +24,15 @@ struct irc_runner {
   irc_scene scene;
   int frames_in_scene;
   irc_runner_stats stats;
+  /* the degradation reading and routing (irc_runner_params.detector, routes) */
+  const irc_model *detector;    /* NULL: no reading */
+  irc_net *det_net;             /* the detector's encoder on the whole frame, when the
+                                   detector is not the runner's model */
+  irc_net *route_net[IRC_DEGRADATION_KINDS];    /* per-frame (tile) network of each route */
+  irc_net *route_style[IRC_DEGRADATION_KINDS];  /* its whole-frame encoder when tiling */
+  int active;                   /* what restores this scene: -1, a kind, IRC_ROUTE_CLEAN */
+  irc_degradation degradation;  /* the scene's reading */
+  char warning[1024];           /* settings not honoured as given, or "" */
 };
 
 static void
@@ -29,6 +40,11 @@ runner_destroy (irc_runner *r)
 {
   irc_net_free (&r->net);
   irc_net_free (&r->style_net);
+  irc_net_free (&r->det_net);
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
+    irc_net_free (&r->route_net[k]);
+    irc_net_free (&r->route_style[k]);
+  }
   free (r->rgb);
   free (r->acc);
   free (r->wsum);
@@ -46,12 +62,35 @@ irc_runner_free (irc_runner **runner)
   }
 }
 
-/* TLC window: the caller's, else the model's own (irc_model_tlc_window; 0
- * there pools globally). */
+/* TLC window: the caller's (-1: the global pool), else the model's own
+ * (irc_model_tlc_window; 0 there pools globally). */
 static int
 tlc_window_for (const irc_model *m, int requested)
 {
-  return requested > 0 ? requested : irc_model_tlc_window (m);
+  return requested > 0 ? requested : requested < 0 ? 0 : irc_model_tlc_window (m);
+}
+
+/* Appends one sentence to the runner's warning. */
+static void
+warn (irc_runner *r, const char *fmt, ...)
+    __attribute__ ((format (printf, 2, 3)));
+
+static void
+warn (irc_runner *r, const char *fmt, ...)
+{
+  const size_t used = strlen (r->warning);
+  if (used + 3 >= sizeof r->warning)
+    return;
+  char *at = r->warning + used;
+  size_t room = sizeof r->warning - used;
+  if (used) {
+    memcpy (at, "; ", 3);
+    at += 2, room -= 2;
+  }
+  va_list ap;
+  va_start (ap, fmt);
+  vsnprintf (at, room, fmt, ap);
+  va_end (ap);
 }
 
 /* Tile i of n along a side of @len: its core [c0, c1) and processed region
@@ -67,6 +106,48 @@ tile_span (int i, int n, int len, int ctx, int *c0, int *c1, int *r0, int *r1)
   *r0 = *c0 - ctx > 0 ? *c0 - ctx : 0;
   *r1 = *c1 + ctx < len ? *c1 + ctx : len;
 }
+
+/* A window larger than the region processed at once pools all of that
+ * region: along a tiled side, each tile then judges over itself and
+ * neighbours can disagree at their seams; in an untiled frame it is cut to
+ * the frame. Said when it happens, never silently. */
+static void
+window_warnings (irc_runner *r, int window)
+{
+  const irc_runner_params *p = &r->p;
+  const int W = p->width, H = p->height, O = p->tile_overlap;
+  if (window <= 0)
+    return;
+  const char *from = p->tlc_window > 0 ? "the requested" : "the model's";
+  if (r->tiled) {
+    /* the narrowest region along each tiled side (edge tiles have context
+     * on one side only) */
+    int min_w = W, min_h = H;
+    for (int i = 0; i < r->nx && r->nx > 1; i++) {
+      int c0, c1, r0, r1;
+      tile_span (i, r->nx, W, O, &c0, &c1, &r0, &r1);
+      min_w = r1 - r0 < min_w ? r1 - r0 : min_w;
+    }
+    for (int i = 0; i < r->ny && r->ny > 1; i++) {
+      int c0, c1, r0, r1;
+      tile_span (i, r->ny, H, O, &c0, &c1, &r0, &r1);
+      min_h = r1 - r0 < min_h ? r1 - r0 : min_h;
+    }
+    if ((r->nx > 1 && window > min_w) || (r->ny > 1 && window > min_h))
+      warn (r, "%s attention (TLC) window of %d px is larger than the tiles it runs in "
+          "(%dx%d px at the smallest, with their overlap): each tile pools over its "
+          "whole self instead, so neighbouring tiles can disagree at their seams; use "
+          "a larger tile size, tile size 0 (no tiles) or a smaller window", from, window,
+          min_w, min_h);
+  } else if (p->tlc_window > 0 && (window > W || window > H)) {
+    warn (r, "the requested attention (TLC) window of %d px is larger than the %dx%d frame: "
+        "it pools %dx%d px instead%s", window, W, H, window < W ? window : W,
+        window < H ? window : H, window >= W && window >= H
+        ? ", the whole frame, as the global pool does" : "");
+  }
+}
+
+static irc_status setup_routing (irc_runner *r, irc_error *err);
 
 irc_status
 irc_runner_new (const irc_model *model, const irc_runner_params *params, irc_runner **out,
@@ -88,6 +169,10 @@ irc_runner_new (const irc_model *model, const irc_runner_params *params, irc_run
     return irc_fail (err, IRC_ERR_INVALID,
         "runner: tile size %d (0 or 16 and more) or overlap %d (0-1024) out of range",
         p->tile_size, p->tile_overlap);
+  if (p->tlc_window < -1 || p->tlc_window > 16384)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "runner: attention window %d out of range (-1 global, 0 the model's, 1-16384 pixels)",
+        p->tlc_window);
   if (!(p->scene_threshold >= 0.0f && p->scene_threshold <= 1.0f) || p->style_interval < 0)
     return irc_fail (err, IRC_ERR_INVALID,
         "runner: scene threshold %g must be within [0, 1], style interval %d not negative",
@@ -99,9 +184,20 @@ irc_runner_new (const irc_model *model, const irc_runner_params *params, irc_run
   r->model = model;
   const int W = p->width, H = p->height, T = p->tile_size;
   /* context in whole 8-pixel steps, see tile_span() */
-  const int O = (p->tile_overlap + 7) / 8 * 8;
-  r->p.tile_overlap = O;
+  int O = (p->tile_overlap + 7) / 8 * 8;
   r->tiled = T > 0 && (W > T || H > T);
+  if (r->tiled && 2 * O >= T) {
+    /* context on both sides of half the tile or more would process each
+     * pixel four times or more (the whole frame per tile, at worst) */
+    const int cut = (T - 1) / 2 / 8 * 8 > 8 ? (T - 1) / 2 / 8 * 8 : 8;
+    char rounded[48] = "";
+    if (O != p->tile_overlap)
+      snprintf (rounded, sizeof rounded, " (%d once rounded up to a multiple of 8)", O);
+    warn (r, "tile overlap %d px%s is half the %d px tile size or more; using %d px of "
+        "overlap instead", p->tile_overlap, rounded, T, cut);
+    O = cut;
+  }
+  r->p.tile_overlap = O;
   r->nx = r->tiled ? (W + T - 1) / T : 1;
   r->ny = r->tiled ? (H + T - 1) / T : 1;
   /* rounding cores to multiples of 8 can widen one by up to 8 pixels */
@@ -128,11 +224,17 @@ irc_runner_new (const irc_model *model, const irc_runner_params *params, irc_run
   np.device = p->device;
   np.vulkan_fp16 = p->vulkan_fp16;
   np.tlc_window = tlc_window_for (model, p->tlc_window);
+  window_warnings (r, np.tlc_window);
   irc_status st = irc_net_new (model, r->region_w, r->region_h, &np, &r->net, err);
   if (st == IRC_OK && r->tiled) {
     np.encoder_only = 1;
     st = irc_net_new (model, W, H, &np, &r->style_net, err);
   }
+  if (st == IRC_OK && !(p->route_confidence >= 0.0f && p->route_confidence <= 1.0f))
+    st = irc_fail (err, IRC_ERR_INVALID, "runner: route confidence %g must be within [0, 1]",
+        p->route_confidence);
+  if (st == IRC_OK)
+    st = setup_routing (r, err);
   if (st != IRC_OK) {
     runner_destroy (r);
     return st;
@@ -160,6 +262,12 @@ irc_runner_backend (const irc_runner *r)
   return irc_net_backend (r->net);
 }
 
+const char *
+irc_runner_warning (const irc_runner *r)
+{
+  return r && r->warning[0] ? r->warning : NULL;
+}
+
 /* Weight of a region's pixel at distance @d from its start and @e from its
  * end along one side: 1 inside, ramping down over the context towards a
  * side that has a neighbour, so neighbouring tiles fade into each other. */
@@ -176,8 +284,108 @@ ramp (int d, int e, int has_before, int has_after, int ctx)
   return w;
 }
 
+/* The detector and the routes' networks, allocated with the runner's. */
 static irc_status
-run_tiles (irc_runner *r, irc_error *err)
+setup_routing (irc_runner *r, irc_error *err)
+{
+  const irc_runner_params *p = &r->p;
+  const irc_model *det = p->detector ? p->detector : r->model;
+  r->active = -1;
+  r->detector = irc_model_has_degradation_head (det) ? det : NULL;
+  irc_net_params np = IRC_NET_DEFAULTS;
+  np.backend = p->backend;
+  np.threads = p->threads;
+  np.device = p->device;
+  np.vulkan_fp16 = p->vulkan_fp16;
+  irc_status st = IRC_OK;
+  if (r->detector && r->detector != r->model) {
+    /* only the code is read from it: the encoder alone, on the whole frame */
+    np.encoder_only = 1;
+    np.tlc_window = tlc_window_for (det, 0);
+    st = irc_net_new (det, p->width, p->height, &np, &r->det_net, err);
+  }
+  for (int k = 0; k < IRC_DEGRADATION_KINDS && st == IRC_OK; k++) {
+    const irc_model *m = p->routes[k];
+    if (!m)
+      continue;
+    np.encoder_only = 0;
+    np.tlc_window = tlc_window_for (m, p->tlc_window);
+    st = irc_net_new (m, r->region_w, r->region_h, &np, &r->route_net[k], err);
+    if (st == IRC_OK && r->tiled) {
+      np.encoder_only = 1;
+      st = irc_net_new (m, p->width, p->height, &np, &r->route_style[k], err);
+    }
+  }
+  return st;
+}
+
+/* Which network restores a scene read as @d: the route of a single kind
+ * read with enough confidence, the pass-through of a clean one, else the
+ * runner's model (mixtures, doubt, kinds without a route). */
+static int
+choose_route (const irc_runner *r, const irc_degradation *d)
+{
+  const irc_runner_params *p = &r->p;
+  if (!d->known || !(d->confidence >= p->route_confidence))
+    return -1;
+  if (d->kinds == 0)
+    return p->route_clean ? IRC_ROUTE_CLEAN : -1;
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
+    if (d->kinds == 1u << k)
+      return r->route_net[k] ? k : -1;
+  return -1;
+}
+
+/* The style pass of a scene: reads the degradation (when there is a
+ * detector), picks what restores the scene, and computes that network's
+ * code. *@coded is 1 when the per-frame network already holds the code
+ * (else an untiled frame computes it in its whole-frame restore). */
+static irc_status
+style_pass (irc_runner *r, int *coded, irc_error *err)
+{
+  const int W = r->p.width, H = r->p.height;
+  irc_status st = IRC_OK;
+  int main_coded = 0, style_coded = 0;
+  *coded = 0;
+  r->active = -1;
+  memset (&r->degradation, 0, sizeof r->degradation);
+  if (r->detector) {
+    irc_net *enc = r->det_net ? r->det_net : r->tiled ? r->style_net : r->net;
+    st = irc_net_encode (enc, r->rgb, W, H, NULL, err);
+    if (st == IRC_OK)
+      st = irc_model_degradation (r->detector, irc_net_code (enc), &r->degradation, err);
+    if (st != IRC_OK)
+      return st;
+    main_coded = enc == r->net;
+    style_coded = enc == r->style_net;
+    r->active = choose_route (r, &r->degradation);
+  }
+  if (r->active == IRC_ROUTE_CLEAN)
+    return IRC_OK;
+  if (r->active >= 0) {
+    const int k = r->active;
+    if (r->tiled) {
+      st = irc_net_encode (r->route_style[k], r->rgb, W, H, NULL, err);
+      if (st == IRC_OK)
+        st = irc_net_set_code (r->route_net[k], irc_net_code (r->route_style[k]), err);
+      *coded = st == IRC_OK;
+    }
+    return st;
+  }
+  if (r->tiled) {
+    if (!style_coded)
+      st = irc_net_encode (r->style_net, r->rgb, W, H, NULL, err);
+    if (st == IRC_OK)
+      st = irc_net_set_code (r->net, irc_net_code (r->style_net), err);
+    *coded = st == IRC_OK;
+  } else {
+    *coded = main_coded;
+  }
+  return st;
+}
+
+static irc_status
+run_tiles (irc_runner *r, irc_net *net, irc_error *err)
 {
   const int W = r->p.width, H = r->p.height, O = r->p.tile_overlap;
   const size_t plane = (size_t) W * H;
@@ -195,7 +403,7 @@ run_tiles (irc_runner *r, irc_error *err)
         for (int y = 0; y < rh; y++)
           memcpy (r->tile_in + c * rp + (size_t) y * rw,
               r->rgb + c * plane + (size_t) (ry0 + y) * W + rx0, (size_t) rw * sizeof (float));
-      irc_status st = irc_net_restore_with_code (r->net, r->tile_out, r->tile_in, rw, rh, err);
+      irc_status st = irc_net_restore_with_code (net, r->tile_out, r->tile_in, rw, rh, err);
       if (st != IRC_OK)
         return st;
       for (int y = 0; y < rh; y++) {
@@ -233,10 +441,9 @@ irc_runner_process (irc_runner *r, const irc_frame *in, irc_frame *out,
   const float score = irc_scene_score (&r->scene, r->rgb, W, H);
   const int cut = score < 0 || score > p->scene_threshold;
   const int style = cut || (p->style_interval > 0 && r->frames_in_scene >= p->style_interval);
+  int coded = 0;
   if (style) {
-    st = r->tiled ? irc_net_encode (r->style_net, r->rgb, W, H, NULL, err) : IRC_OK;
-    if (st == IRC_OK && r->tiled)
-      st = irc_net_set_code (r->net, irc_net_code (r->style_net), err);
+    st = style_pass (r, &coded, err);
     if (st != IRC_OK)
       return st;
     r->frames_in_scene = 0;
@@ -244,12 +451,16 @@ irc_runner_process (irc_runner *r, const irc_frame *in, irc_frame *out,
   }
   if (cut)
     r->stats.scenes++;
-  if (r->tiled)
-    st = run_tiles (r, err);
-  else if (style)   /* the whole frame at once: the encoder runs once for both */
-    st = irc_net_restore (r->net, r->rgb, r->rgb, W, H, err);
+  irc_net *net = r->active >= 0 && r->active < IRC_DEGRADATION_KINDS
+      ? r->route_net[r->active] : r->net;
+  if (r->active == IRC_ROUTE_CLEAN)
+    st = IRC_OK;   /* a clean scene: the frame goes back as it came */
+  else if (r->tiled)
+    st = run_tiles (r, net, err);
+  else if (style && !coded)   /* the whole frame at once: the encoder runs once for both */
+    st = irc_net_restore (net, r->rgb, r->rgb, W, H, err);
   else
-    st = irc_net_restore_with_code (r->net, r->rgb, r->rgb, W, H, err);
+    st = irc_net_restore_with_code (net, r->rgb, r->rgb, W, H, err);
   if (st != IRC_OK)
     return st;
   st = irc_frame_from_float (out, r->rgb, W, H, p->format, p->matrix, p->full_range, in, err);
@@ -261,6 +472,8 @@ irc_runner_process (irc_runner *r, const irc_frame *in, irc_frame *out,
     result->scene_cut = cut;
     result->style_pass = style;
     result->scene_score = score;
+    result->degradation = r->degradation;
+    result->route = r->active;
   }
   return IRC_OK;
 }

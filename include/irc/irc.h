@@ -131,9 +131,11 @@ const char *irc_model_metadata (const irc_model *model, const char *key);
  * meant to run with (irc_net_params.tlc_window): its `tlc_window` metadata
  * (chosen per model by measuring its dev sets, MODELS.md), where `global`
  * gives 0, pooling the whole region processed at once (each tile of a tiled
- * frame) as the paper does; else 1.5x its `train_patch` (NAFNet's rule);
- * else 192 (1.5x the paper's 128-pixel patch). The streaming runner and
- * irc-eval both use it, so the figures measured are the element's. */
+ * frame) as the paper does; else 1.5x its `train_patch` (NAFNet's rule, for
+ * files irc-train wrote); else 0, the global pool: a file with neither key
+ * (a converted official checkpoint, any other export) runs as the paper
+ * authors' code runs it. The streaming runner and irc-eval both use it, so
+ * the figures measured are the element's. */
 int irc_model_tlc_window (const irc_model *model);
 
 /** Kinds of degradation the degradation head tells apart; a scene may have

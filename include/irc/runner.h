@@ -53,7 +53,9 @@ typedef struct {
    * 0 = never tile. */
   int tile_size;
   /** Context added around each tile on every side, and blended with its
-   * neighbours; the tiles agree better the larger it is. */
+   * neighbours; the tiles agree better the larger it is. Rounded up to a
+   * multiple of 8; half the tile size or more is cut to the largest multiple
+   * of 8 below half the tile (at least 8), with irc_runner_warning() saying so. */
   int tile_overlap;
   /** Scene-cut threshold in [0, 1]: the mean absolute luma change (of
    * mean-free, normalised thumbnails) above which a frame starts a new scene. */
@@ -61,16 +63,36 @@ typedef struct {
   /** Also recompute the style code every this many frames of a scene; 0 =
    * only at scene cuts. */
   int style_interval;
-  /** Channel-attention window (NAFNet TLC) at full resolution; 0 = from the
-   * model's own, irc_model_tlc_window(), which may pool globally. */
+  /** Channel-attention window (NAFNet TLC) at full resolution, halved at
+   * each U-Net level: 0 = the model's own, irc_model_tlc_window(); -1 = the
+   * global pool (each tile pools over itself when tiling); N = N pixels.
+   * A window wider than the tiles (or, when asked for, than the frame) is
+   * run as far as it fits, with irc_runner_warning() saying so. */
   int tlc_window;
   /** Vulkan only: weights and activations stored as 16-bit floats on the
    * device (irc_net_params.vulkan_fp16); 0 = fp32. */
   int vulkan_fp16;
+  /** Reads each scene's degradation at its style pass (irc_frame_result):
+   * a model with a degradation head, whose encoder runs once per scene on
+   * the whole frame. NULL: the runner's own model when it has a head, else
+   * no reading (known = 0). Must outlive the runner. */
+  const irc_model *detector;
+  /** Routing, the all-in-one use: per kind (rain, haze, noise, blur) a
+   * model that restores a scene the detector reads as that kind alone, with
+   * at least @route_confidence; NULL keeps that kind on the runner's model,
+   * which also restores mixtures and uncertain scenes. Each route gets its
+   * own network here (allocated once, none per frame). Must outlive the
+   * runner. */
+  const irc_model *routes[IRC_DEGRADATION_KINDS];
+  float route_confidence;       /**< 0-1, see @routes */
+  /** 1: a scene read as clean with at least @route_confidence skips the
+   * network (the frame is converted to float and back, nothing else). */
+  int route_clean;
 } irc_runner_params;
 
 #define IRC_RUNNER_DEFAULTS \
-  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_BACKEND_AUTO, -1, 0, 512, 32, 0.3f, 0, 0, 0 }
+  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_BACKEND_AUTO, -1, 0, 512, 32, 0.3f, 0, 0, 0, \
+    NULL, { NULL, NULL, NULL, NULL }, 0.5f, 0 }
 
 typedef struct irc_runner irc_runner;
 
@@ -87,7 +109,16 @@ typedef struct {
   int scene_cut;                /**< 1 when this frame started a new scene */
   int style_pass;               /**< 1 when the style code was computed on this frame */
   float scene_score;            /**< the detector's statistic for this frame */
+  /** The scene's degradation as the detector read it at the scene's last
+   * style pass (known = 0 without a degradation head). */
+  irc_degradation degradation;
+  /** What restored the frame: -1 the runner's model, 0-3 the route of that
+   * kind (rain, haze, noise, blur), IRC_ROUTE_CLEAN passed through. */
+  int route;
 } irc_frame_result;
+
+/** irc_frame_result.route of a scene found clean and passed through. */
+#define IRC_ROUTE_CLEAN IRC_DEGRADATION_KINDS
 
 /** Restores @in into @out (same format and size; may be the same frame).
  * The first frame, every detected cut and every style_interval-th frame run
@@ -110,6 +141,13 @@ void irc_runner_get_stats (const irc_runner *runner, irc_runner_stats *stats);
 
 /** The backend actually in use. */
 irc_backend_kind irc_runner_backend (const irc_runner *runner);
+
+/** What irc_runner_new() did not take as given, and what the runner does
+ * instead (a tile overlap cut below half the tile; an attention window
+ * wider than the tiles it runs in, or than the frame), as one message of
+ * sentences joined by "; "; NULL when every setting applies as given. Owned
+ * by @runner. */
+const char *irc_runner_warning (const irc_runner *runner);
 
 /* Pixel-format conversion, exposed for tests and tools: planar float RGB
  * (3 x h x w in [0,1]) from and to a frame. to_frame keeps the alpha of
