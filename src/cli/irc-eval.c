@@ -1,6 +1,7 @@
 /* irc-eval: PSNR/SSIM (RGB and Y, BasicSR's definitions) of a model on paired
  * folders or on clean folders degraded with a fixed seed, and of one folder
  * against another; a table on stdout, CSV, side-by-side PNGs. */
+#include "degrade-probe.h"
 #include "io/degrade.h"
 #include "io/image.h"
 #include "io/metrics.h"
@@ -29,6 +30,8 @@ usage (FILE *fp)
       "                [--kernel FILE] [--seed N] [OPTIONS]\n"
       "       irc-eval --compare DIR_A DIR_B [--csv OUT.csv] [--side-by-side DIR]\n"
       "                [--limit N]\n"
+      "       irc-eval probe --model FILE --set TRUTH=DIR[@TASK] ... (the degradation\n"
+      "                the style code reads; 'irc-eval probe --help')\n"
       "\n"
       "Measures a restoration model: PSNR and SSIM of its input and of its output\n"
       "against the clean target, per image and averaged, as BasicSR computes them\n"
@@ -690,6 +693,8 @@ parse_backend (const char *s, irc_backend_kind *out)
 int
 main (int argc, char **argv)
 {
+  if (argc > 1 && strcmp (argv[1], "probe") == 0)
+    return irc_eval_probe_main (argc - 1, argv + 1);
   enum {
     OPT_PAIRS = 256, OPT_CLEAN, OPT_DEGRADE, OPT_COMPARE, OPT_SIGMA, OPT_KERNEL, OPT_CSV,
     OPT_SIDE, OPT_TLC, OPT_QUANTIZE, OPT_JPEG,
