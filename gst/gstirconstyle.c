@@ -22,6 +22,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_irconstyle_debug);
 #define DEFAULT_STYLE_INTERVAL 0
 #define DEFAULT_THREADS 0
 #define DEFAULT_FP16 FALSE
+#define DEFAULT_TLC_WINDOW 0
 
 enum
 {
@@ -36,9 +37,12 @@ enum
   PROP_STYLE_INTERVAL,
   PROP_THREADS,
   PROP_FP16,
+  PROP_TLC_WINDOW,
   PROP_BACKEND_IN_USE,
   PROP_FRAMES_PROCESSED,
   PROP_SCENES_DETECTED,
+  PROP_DEGRADATION,
+  PROP_DEGRADATION_CONFIDENCE,
 };
 
 struct _GstIrconstyle
@@ -56,13 +60,19 @@ struct _GstIrconstyle
   gint style_interval;
   gint threads;
   gboolean fp16;
+  gint tlc_window;              /* 0 = the model's, -1 = global, N pixels */
   gboolean reload;              /* task, model or backend changed */
   gboolean reconfigure;         /* a runner setting changed */
   guint64 frames_processed;
   guint64 scenes_detected;
   gchar *backend_in_use;
 
+  gchar *degradation;           /* the current scene's reading, "unknown" before one */
+  gdouble degradation_confidence;
+
   /* streaming state, touched by the streaming thread and start/stop only */
+  irc_model *detector;          /* reads each scene's degradation; NULL: none */
+  irc_model *routes[IRC_DEGRADATION_KINDS];     /* task=auto: the per-task models */
   irc_model *model;
   irc_runner *runner;
   GstClockTime frame_time;      /* duration of the last frame's processing */
@@ -94,7 +104,10 @@ gst_irconstyle_task_get_type (void)
     {GST_IRCONSTYLE_TASK_DEHAZE, "Remove haze", "dehaze"},
     {GST_IRCONSTYLE_TASK_DENOISE, "Remove sensor noise", "denoise"},
     {GST_IRCONSTYLE_TASK_DEBLUR, "Remove motion blur", "deblur"},
-    {GST_IRCONSTYLE_TASK_AUTO, "One model for all four degradations", "auto"},
+    {GST_IRCONSTYLE_TASK_AUTO, "Whatever each scene holds: the degradation detector reads "
+          "it once per scene and routes the scene to the model for that degradation (a clean "
+          "scene passes through; mixtures and doubtful readings go to the all-in-one model)",
+        "auto"},
     {0, NULL, NULL},
   };
   if (g_once_init_enter (&type))
@@ -122,13 +135,19 @@ gst_irconstyle_backend_get_type (void)
 /* Where the bundled model of @task lives: $IRCONSTYLE_MODEL_DIR (set by
  * `meson devenv` to the build tree) or the install directory. */
 static gchar *
-bundled_model_path (GstIrconstyleTask task)
+bundled_file_path (const gchar * stem)
 {
   const gchar *dir = g_getenv ("IRCONSTYLE_MODEL_DIR");
-  gchar *file = g_strdup_printf ("%s.safetensors", task_names[task]);
+  gchar *file = g_strdup_printf ("%s.safetensors", stem);
   gchar *path = g_build_filename (dir && *dir ? dir : IRC_MODEL_DIR, file, NULL);
   g_free (file);
   return path;
+}
+
+static gchar *
+bundled_model_path (GstIrconstyleTask task)
+{
+  return bundled_file_path (task_names[task]);
 }
 
 /* Loads the model the properties name; on failure returns FALSE with a
@@ -150,6 +169,58 @@ load_model (GstIrconstyle * self, irc_model ** out, gchar ** message)
   GST_INFO_OBJECT (self, "loaded model %s", path);
   g_free (path);
   return TRUE;
+}
+
+/* The per-kind models task=auto routes scenes to, in the order of
+ * irc_degradation_kind: rain, haze, noise, blur. */
+static const GstIrconstyleTask route_tasks[IRC_DEGRADATION_KINDS] = {
+  GST_IRCONSTYLE_TASK_DERAIN, GST_IRCONSTYLE_TASK_DEHAZE, GST_IRCONSTYLE_TASK_DENOISE,
+  GST_IRCONSTYLE_TASK_DEBLUR,
+};
+
+static void
+free_helpers (GstIrconstyle * self)
+{
+  irc_model_free (&self->detector);
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
+    irc_model_free (&self->routes[k]);
+}
+
+/* The models beside the restoring one: the degradation detector (the
+ * bundled detect.safetensors, unless the model has a head of its own), and
+ * for task=auto with its bundled model the per-task models it routes
+ * scenes to. A missing or broken helper is not fatal: the scene's reading
+ * is then "unknown", or auto restores every scene with its own model. */
+static void
+load_helpers (GstIrconstyle * self)
+{
+  free_helpers (self);
+  GST_OBJECT_LOCK (self);
+  const GstIrconstyleTask task = self->task;
+  const gboolean bundled = !(self->model_path && *self->model_path);
+  GST_OBJECT_UNLOCK (self);
+  irc_error err = { 0 };
+  if (!irc_model_has_degradation_head (self->model)) {
+    gchar *path = bundled_file_path ("detect");
+    if (irc_model_load (path, NULL, &self->detector, &err) != IRC_OK)
+      GST_WARNING_OBJECT (self, "no degradation detector (%s): scenes read 'unknown'",
+          err.message);
+    else if (!irc_model_has_degradation_head (self->detector)) {
+      GST_WARNING_OBJECT (self, "%s has no degradation head: scenes read 'unknown'", path);
+      irc_model_free (&self->detector);
+    }
+    g_free (path);
+  }
+  if (task != GST_IRCONSTYLE_TASK_AUTO || !bundled)
+    return;
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
+    gchar *path = bundled_model_path (route_tasks[k]);
+    memset (&err, 0, sizeof err);
+    if (irc_model_load (path, NULL, &self->routes[k], &err) != IRC_OK)
+      GST_WARNING_OBJECT (self, "auto: no %s model to route to (%s)", task_names[route_tasks[k]],
+          err.message);
+    g_free (path);
+  }
 }
 
 static irc_backend_kind
@@ -214,7 +285,12 @@ configure_runner (GstIrconstyle * self, const GstVideoInfo * info)
   p.style_interval = self->style_interval;
   p.threads = self->threads;
   p.vulkan_fp16 = self->fp16;
+  p.tlc_window = self->tlc_window;
   self->reconfigure = FALSE;
+  p.detector = self->detector;
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
+    p.routes[k] = self->routes[k];
+  p.route_clean = self->routes[0] != NULL;
   GST_OBJECT_UNLOCK (self);
 
   irc_runner_free (&self->runner);
@@ -233,6 +309,16 @@ configure_runner (GstIrconstyle * self, const GstVideoInfo * info)
             irc_pixel_format_name (p.format)), ("%s", err.message));
     return FALSE;
   }
+  /* settings the runner could not take as given: what it does instead */
+  const char *note = irc_runner_warning (self->runner);
+  if (note)
+    GST_ELEMENT_WARNING (self, RESOURCE, SETTINGS,
+        ("Restoration settings adjusted for %dx%d video: %s", p.width, p.height, note), (NULL));
+  const gint window = p.tlc_window > 0 ? p.tlc_window : p.tlc_window < 0 ? 0
+      : irc_model_tlc_window (self->model);
+  const gboolean tiled = p.tile_size > 0 && (p.width > p.tile_size || p.height > p.tile_size);
+  GST_INFO_OBJECT (self, "attention window %d px (0: global pool%s)", window,
+      tiled ? ", over each tile" : "");
   GST_OBJECT_LOCK (self);
   g_free (self->backend_in_use);
   self->backend_in_use = g_strdup (backend_name (irc_runner_backend (self->runner)));
@@ -253,10 +339,14 @@ gst_irconstyle_start (GstBaseTransform * trans)
     g_free (message);
     return FALSE;
   }
+  load_helpers (self);
   GST_OBJECT_LOCK (self);
   self->reload = FALSE;
   self->frames_processed = 0;
   self->scenes_detected = 0;
+  g_free (self->degradation);
+  self->degradation = g_strdup ("unknown");
+  self->degradation_confidence = 0.0;
   GST_OBJECT_UNLOCK (self);
   return TRUE;
 }
@@ -267,6 +357,7 @@ gst_irconstyle_stop (GstBaseTransform * trans)
   GstIrconstyle *self = GST_IRCONSTYLE (trans);
   irc_runner_free (&self->runner);
   irc_model_free (&self->model);
+  free_helpers (self);
   return TRUE;
 }
 
@@ -305,6 +396,7 @@ apply_pending (GstIrconstyle * self, GstVideoFilter * filter)
       irc_runner_free (&self->runner);
       irc_model_free (&self->model);
       self->model = m;
+      load_helpers (self);
     } else {
       GST_ELEMENT_WARNING (self, RESOURCE, OPEN_READ,
           ("Cannot load the new model; keeping the current one"), ("%s", message));
@@ -338,10 +430,17 @@ gst_irconstyle_transform_frame (GstVideoFilter * filter, GstVideoFrame * inframe
     return GST_FLOW_ERROR;
   }
   self->frame_time = (g_get_monotonic_time () - t0) * GST_USECOND;
+  char reading[64];
+  irc_degradation_name (res.degradation.known, res.degradation.kinds, reading, sizeof reading);
   GST_OBJECT_LOCK (self);
   const guint64 frame_no = self->frames_processed++;
   if (res.scene_cut)
     self->scenes_detected++;
+  if (res.style_pass) {
+    g_free (self->degradation);
+    self->degradation = g_strdup (reading);
+    self->degradation_confidence = res.degradation.confidence;
+  }
   GST_OBJECT_UNLOCK (self);
   if (res.scene_cut) {
     GstBaseTransform *trans = GST_BASE_TRANSFORM (filter);
@@ -350,7 +449,11 @@ gst_irconstyle_transform_frame (GstVideoFilter * filter, GstVideoFrame * inframe
     GstStructure *s = gst_structure_new ("irconstyle-scene",
         "frame", G_TYPE_UINT64, frame_no,
         "running-time", G_TYPE_UINT64, (guint64) rt,
-        "score", G_TYPE_FLOAT, res.scene_score, NULL);
+        "score", G_TYPE_FLOAT, res.scene_score,
+        "degradation", G_TYPE_STRING, reading,
+        "confidence", G_TYPE_DOUBLE, (gdouble) res.degradation.confidence,
+        "restored-by", G_TYPE_STRING, res.route == IRC_ROUTE_CLEAN ? "passthrough"
+        : res.route >= 0 ? task_names[route_tasks[res.route]] : "model", NULL);
     gst_element_post_message (GST_ELEMENT (self),
         gst_message_new_element (GST_OBJECT (self), s));
   }
@@ -418,6 +521,10 @@ gst_irconstyle_set_property (GObject * object, guint prop_id, const GValue * val
       self->fp16 = g_value_get_boolean (value);
       self->reconfigure = TRUE;
       break;
+    case PROP_TLC_WINDOW:
+      self->tlc_window = g_value_get_int (value);
+      self->reconfigure = TRUE;
+      break;
     case PROP_TILE_SIZE:
       self->tile_size = g_value_get_int (value);
       self->reconfigure = TRUE;
@@ -467,6 +574,9 @@ gst_irconstyle_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_FP16:
       g_value_set_boolean (value, self->fp16);
       break;
+    case PROP_TLC_WINDOW:
+      g_value_set_int (value, self->tlc_window);
+      break;
     case PROP_TILE_SIZE:
       g_value_set_int (value, self->tile_size);
       break;
@@ -491,6 +601,12 @@ gst_irconstyle_get_property (GObject * object, guint prop_id, GValue * value,
     case PROP_SCENES_DETECTED:
       g_value_set_uint64 (value, self->scenes_detected);
       break;
+    case PROP_DEGRADATION:
+      g_value_set_string (value, self->degradation ? self->degradation : "unknown");
+      break;
+    case PROP_DEGRADATION_CONFIDENCE:
+      g_value_set_double (value, self->degradation_confidence);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
       break;
@@ -504,6 +620,8 @@ gst_irconstyle_finalize (GObject * object)
   GstIrconstyle *self = GST_IRCONSTYLE (object);
   irc_runner_free (&self->runner);
   irc_model_free (&self->model);
+  free_helpers (self);
+  g_free (self->degradation);
   g_free (self->model_path);
   g_free (self->backend_in_use);
   G_OBJECT_CLASS (parent_class)->finalize (object);
@@ -548,11 +666,25 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
   g_object_class_install_property (gobject_class, PROP_TILE_SIZE,
       g_param_spec_int ("tile-size", "Tile size",
           "Frames larger than this many pixels a side run in overlapping tiles, which bounds "
-          "memory; 0 = never tile", 0, 16384, DEFAULT_TILE_SIZE, rw));
+          "memory; 0 = never tile. A tile must be wider than the attention window "
+          "(tlc-window) to agree with its neighbours; one that is not pools over itself, "
+          "with a warning", 0, 16384, DEFAULT_TILE_SIZE, rw));
   g_object_class_install_property (gobject_class, PROP_TILE_OVERLAP,
       g_param_spec_int ("tile-overlap", "Tile overlap",
           "Pixels of context added around each tile and blended with its neighbours "
-          "(rounded up to a multiple of 8)", 0, 1024, DEFAULT_TILE_OVERLAP, rw));
+          "(rounded up to a multiple of 8). Half the tile size or more is cut to the "
+          "largest multiple of 8 below half the tile, with a warning",
+          0, 1024, DEFAULT_TILE_OVERLAP, rw));
+  g_object_class_install_property (gobject_class, PROP_TLC_WINDOW,
+      g_param_spec_int ("tlc-window", "Attention (TLC) window",
+          "Window in pixels over which the channel attention pools, at full resolution "
+          "(halved at each level of the network). 0 = the model's own: its tlc_window "
+          "metadata (each bundled model's was chosen by measurement; set a file's with "
+          "pipelines/model-metadata.py MODEL --set tlc_window=N or =global), else 1.5x "
+          "the patch it was trained on, else the global pool, as the paper authors run "
+          "their checkpoints. -1 = the global pool: the whole frame, or each tile when "
+          "tiling. N = a window of N pixels (NAFNet's TLC), which lets tiles agree",
+          -1, 16384, DEFAULT_TLC_WINDOW, rw));
   g_object_class_install_property (gobject_class, PROP_SCENE_THRESHOLD,
       g_param_spec_float ("scene-threshold", "Scene threshold",
           "Change between frames above which a new scene starts and the style code is "
@@ -572,6 +704,18 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
       g_param_spec_uint64 ("frames-processed", "Frames processed",
           "Frames restored since the element started", 0, G_MAXUINT64, 0,
           G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_DEGRADATION,
+      g_param_spec_string ("degradation", "Degradation",
+          "What the current scene holds, as the degradation detector read it at the scene's "
+          "start: clean, rain, haze, noise, blur, or several joined by '+' (rain+haze); "
+          "'unknown' before the first frame or without a detector (a model file without a "
+          "degradation head, and no bundled detect.safetensors). Every irconstyle-scene "
+          "message carries it too, with its confidence, whatever the task",
+          "unknown", G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
+  g_object_class_install_property (gobject_class, PROP_DEGRADATION_CONFIDENCE,
+      g_param_spec_double ("degradation-confidence", "Degradation confidence",
+          "Probability of the current scene's 'degradation' reading, 0-1 (0 when unknown)",
+          0.0, 1.0, 0.0, G_PARAM_READABLE | G_PARAM_STATIC_STRINGS));
   g_object_class_install_property (gobject_class, PROP_SCENES_DETECTED,
       g_param_spec_uint64 ("scenes-detected", "Scenes detected",
           "Scenes started since the element started (the first frame starts one); each "
@@ -606,6 +750,7 @@ gst_irconstyle_init (GstIrconstyle * self)
   self->backend = DEFAULT_BACKEND;
   self->device = DEFAULT_DEVICE;
   self->fp16 = DEFAULT_FP16;
+  self->tlc_window = DEFAULT_TLC_WINDOW;
   self->tile_size = DEFAULT_TILE_SIZE;
   self->tile_overlap = DEFAULT_TILE_OVERLAP;
   self->scene_threshold = DEFAULT_SCENE_THRESHOLD;
