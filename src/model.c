@@ -345,7 +345,7 @@ irc_model_tlc_window (const irc_model *model)
   v = irc_model_metadata (model, "train_patch");
   if (v && atoi (v) > 0)
     return atoi (v) * 3 / 2;
-  return 192;
+  return 0;   /* the paper's global pool, as the authors' code runs it */
 }
 
 size_t

@@ -99,8 +99,8 @@ GST_START_TEST (test_properties)
   fail_unless (e != NULL);
   g_object_set (e, "task", 2, "model", "/tmp/x.safetensors", "backend", 1, "device", 3,
       "tile-size", 256, "tile-overlap", 48, "scene-threshold", 0.5f, "style-interval", 12,
-      "threads", 2, "fp16", TRUE, NULL);
-  gint task, backend, device, tile, overlap, interval, threads;
+      "threads", 2, "fp16", TRUE, "tlc-window", -1, NULL);
+  gint task, backend, device, tile, overlap, interval, threads, window;
   gboolean fp16;
   gfloat thr;
   gchar *model;
@@ -108,7 +108,7 @@ GST_START_TEST (test_properties)
   g_object_get (e, "task", &task, "model", &model, "backend", &backend, "device", &device,
       "tile-size", &tile, "tile-overlap", &overlap, "scene-threshold", &thr,
       "style-interval", &interval, "threads", &threads, "fp16", &fp16, "frames-processed", &frames,
-      "scenes-detected", &scenes, NULL);
+      "scenes-detected", &scenes, "tlc-window", &window, NULL);
   fail_unless_equals_int (task, 2);
   fail_unless_equals_string (model, "/tmp/x.safetensors");
   fail_unless_equals_int (backend, 1);
@@ -119,6 +119,7 @@ GST_START_TEST (test_properties)
   fail_unless_equals_int (interval, 12);
   fail_unless_equals_int (threads, 2);
   fail_unless (fp16);
+  fail_unless_equals_int (window, -1);
   fail_unless_equals_uint64 (frames, 0);
   fail_unless_equals_uint64 (scenes, 0);
   g_free (model);
@@ -378,6 +379,88 @@ GST_START_TEST (test_change_while_playing)
 }
 GST_END_TEST;
 
+/* Pushes one 64x48 RGB frame with the properties given (name, value, ...,
+ * NULL) and returns the text of the warnings it posted, joined by " | "
+ * (free with g_free), or NULL when there was none; the frame comes back
+ * unchanged (pass-through model), tiled or not. */
+static gchar *
+tiling_warnings (const gchar * first_property, ...)
+{
+  GstHarness *h = gst_harness_new ("irconstyle");
+  GstBus *bus = gst_bus_new ();
+  gst_element_set_bus (h->element, bus);
+  va_list ap;
+  va_start (ap, first_property);
+  g_object_set_valist (G_OBJECT (h->element), first_property, ap);
+  va_end (ap);
+  const gchar *caps = "video/x-raw,format=RGB,width=64,height=48,framerate=25/1";
+  gst_harness_set_caps_str (h, caps, caps);
+  GstVideoInfo info;
+  GstCaps *c = gst_caps_from_string (caps);
+  fail_unless (gst_video_info_from_caps (&info, c));
+  gst_caps_unref (c);
+  GstBuffer *in = make_frame (&info, 9);
+  GstBuffer *copy = gst_buffer_copy_deep (in);
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h);
+  fail_unless (out != NULL);
+  fail_unless_equals_int (frame_worst_difference (&info, copy, out), 0);
+  GString *text = NULL;
+  GstMessage *w;
+  while ((w = gst_bus_pop_filtered (bus, GST_MESSAGE_WARNING))) {
+    GError *err = NULL;
+    gchar *dbg = NULL;
+    gst_message_parse_warning (w, &err, &dbg);
+    if (!text)
+      text = g_string_new (err->message);
+    else
+      g_string_append_printf (text, " | %s", err->message);
+    g_error_free (err);
+    g_free (dbg);
+    gst_message_unref (w);
+  }
+  gst_buffer_unref (copy);
+  gst_buffer_unref (out);
+  gst_element_set_bus (h->element, NULL);
+  gst_object_unref (bus);
+  gst_harness_teardown (h);
+  return text ? g_string_free (text, FALSE) : NULL;
+}
+
+static void
+expect_warning (gchar * text, const gchar * words, const gchar * more)
+{
+  fail_unless (text != NULL, "no warning; expected '%s'", words);
+  GST_INFO ("warning: %s", text);
+  fail_unless (strstr (text, words) != NULL, "'%s' not in '%s'", words, text);
+  fail_unless (!more || strstr (text, more) != NULL, "'%s' not in '%s'", more, text);
+  g_free (text);
+}
+
+/* Tiling settings the runner cannot take as given are said, with what the
+ * element does instead, never silently: an overlap of half the tile or
+ * more, an attention window wider than the tiles or (asked for) the frame. */
+GST_START_TEST (test_tiling_warnings)
+{
+  /* sane settings: tiled, and untiled with the model's own window */
+  fail_unless (tiling_warnings ("tile-size", 32, "tile-overlap", 8, NULL) == NULL);
+  fail_unless (tiling_warnings ("tile-size", 0, "tlc-window", -1, NULL) == NULL);
+  fail_unless (tiling_warnings ("tile-size", 32, "tile-overlap", 8, "tlc-window", 24, NULL)
+      == NULL);
+  expect_warning (tiling_warnings ("tile-size", 32, "tile-overlap", 16, NULL),
+      "tile overlap 16 px is half the 32 px tile size or more", "using 8 px of overlap instead");
+  expect_warning (tiling_warnings ("tile-size", 48, "tile-overlap", 100, NULL),
+      "tile overlap 100 px (104 once rounded up to a multiple of 8)", "using 16 px");
+  expect_warning (tiling_warnings ("tile-size", 32, "tile-overlap", 8, "tlc-window", 96, NULL),
+      "requested attention (TLC) window of 96 px is larger than the tiles",
+      "neighbouring tiles can disagree at their seams");
+  expect_warning (tiling_warnings ("tile-size", 0, "tlc-window", 100, NULL),
+      "window of 100 px is larger than the 64x48 frame", "the whole frame");
+  expect_warning (tiling_warnings ("tile-size", 0, "tlc-window", 56, NULL),
+      "larger than the 64x48 frame: it pools 56x48 px instead", NULL);
+}
+GST_END_TEST;
+
 static Suite *
 irconstyle_suite (void)
 {
@@ -394,6 +477,7 @@ irconstyle_suite (void)
   tcase_add_test (tc, test_interlaced);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_change_while_playing);
+  tcase_add_test (tc, test_tiling_warnings);
   return s;
 }
 

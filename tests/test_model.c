@@ -153,12 +153,13 @@ test_bad_models (void)
   irc_model_free (&back);
   CHECK (back == NULL);
 
-  /* the attention window a model runs with: its own, else 1.5x its patch */
+  /* the attention window a model runs with: its own, else 1.5x its patch,
+   * else the global pool (0), as the paper authors' code runs a checkpoint */
   const char *windows[][5] = {
     { "tlc_window", "192", "train_patch", "96", "192" },
     { "tlc_window", "global", "train_patch", "96", "0" },
     { "train_patch", "96", NULL, NULL, "144" },
-    { "task", "test", NULL, NULL, "192" },
+    { "task", "test", NULL, NULL, "0" },
   };
   for (size_t i = 0; i < sizeof windows / sizeof *windows; i++) {
     snprintf (path, sizeof path, "%s/window%zu.safetensors", tmpdir, i);
@@ -172,6 +173,7 @@ test_bad_models (void)
   write_edited (m, path, NULL, 0, NULL);
   CHECK (irc_model_load (path, NULL, &back, &err) == IRC_OK);
   CHECK (!memcmp (irc_model_config (back), &cfg, sizeof cfg));   /* inferred from shapes */
+  CHECK (irc_model_tlc_window (back) == 0);
   irc_model_free (&back);
 
   /* F16 storage loads within half precision */

@@ -273,9 +273,10 @@ test_tiles (int w, int h, const int *tiles, int n_tiles, int tolerance)
   irc_runner_params p = IRC_RUNNER_DEFAULTS;
   p.width = w, p.height = h, p.format = IRC_FORMAT_RGB, p.backend = backend;
   p.tile_size = 0;
-  /* the attention's window must be smaller than the frame, or the untiled
-   * frame pools globally while each tile pools over itself */
-  p.tlc_window = w < 400 ? 48 : 0;
+  /* the attention's window must be smaller than the tiles, or the untiled
+   * frame pools globally while each tile pools over itself (this model has
+   * no metadata: its own window is the global pool) */
+  p.tlc_window = w < 400 ? 48 : 192;
   irc_runner *r = NULL;
   CHECK (irc_runner_new (m, &p, &r, &err) == IRC_OK);
   CHECK (irc_runner_process (r, &fin, &fref, NULL, &err) == IRC_OK);
@@ -310,6 +311,105 @@ test_tiles (int w, int h, const int *tiles, int n_tiles, int tolerance)
   irc_model_free (&m);
 }
 
+/* irc_runner_new() on 200x120 RGB with @tile, @overlap and @window; fails
+ * the test unless it succeeds and a frame comes back unchanged (the model
+ * is the identity). Returns the runner's warning (a copy) or NULL. */
+static char *
+runner_warning (const irc_model *m, int tile, int overlap, int window)
+{
+  enum { W = 200, H = 120 };
+  static uint8_t in[W * H * 3], out[W * H * 3];
+  for (size_t i = 0; i < sizeof in; i++)
+    in[i] = (uint8_t) (next () >> 4);
+  irc_runner_params p = IRC_RUNNER_DEFAULTS;
+  p.width = W, p.height = H, p.format = IRC_FORMAT_RGB, p.backend = backend;
+  p.tile_size = tile, p.tile_overlap = overlap, p.tlc_window = window;
+  irc_runner *r = NULL;
+  irc_error err = {0};
+  CHECK (irc_runner_new (m, &p, &r, &err) == IRC_OK);
+  irc_frame fin = {{in}, {3 * W}}, fout = {{out}, {3 * W}};
+  CHECK (irc_runner_process (r, &fin, &fout, NULL, &err) == IRC_OK);
+  CHECK (memcmp (in, out, sizeof in) == 0);
+  const char *w = irc_runner_warning (r);
+  char *copy = w ? strdup (w) : NULL;
+  CHECK (!w || copy);
+  if (w)
+    printf ("tile %d, overlap %d, window %d: %s\n", tile, overlap, window, w);
+  irc_runner_free (&r);
+  return copy;
+}
+
+static void
+expect_warning (char *w, const char *words)
+{
+  if (!w || !strstr (w, words)) {
+    fprintf (stderr, "expected a warning with '%s', got '%s'\n", words, w ? w : "(none)");
+    exit (1);
+  }
+  free (w);
+}
+
+/* Settings the runner cannot take as given (an overlap of half the tile or
+ * more, an attention window wider than the tiles, or than the frame when
+ * asked for) are said through irc_runner_warning() with what it does
+ * instead, and the frame is still restored; out-of-range windows are
+ * refused; a model without tlc_window metadata pools globally. */
+static void
+test_warnings (void)
+{
+  irc_model *m = identity_model ();
+  CHECK (irc_model_tlc_window (m) == 0);     /* no metadata: the paper's global pool */
+  CHECK (runner_warning (m, 0, 32, 0) == NULL);
+  expect_warning (runner_warning (m, 64, 32, 0), "tile overlap 32 px is half the 64 px tile "
+      "size or more; using 24 px of overlap instead");
+  expect_warning (runner_warning (m, 64, 30, -1), "tile overlap 30 px (32 once rounded up to "
+      "a multiple of 8) is half the 64 px tile size or more; using 24 px");
+  expect_warning (runner_warning (m, 16, 1024, 0), "using 8 px of overlap instead");
+  CHECK (runner_warning (m, 64, 24, 0) == NULL);
+  CHECK (runner_warning (m, 64, 24, 48) == NULL);
+  CHECK (runner_warning (m, 0, 32, -1) == NULL);
+  CHECK (runner_warning (m, 1024, 1024, 0) == NULL);   /* not tiled: the overlap is unused */
+  expect_warning (runner_warning (m, 64, 16, 200), "the requested attention (TLC) window of "
+      "200 px is larger than the tiles it runs in");
+  /* both at once, joined */
+  char *w = runner_warning (m, 64, 40, 300);
+  CHECK (w && strstr (w, "using 24 px") && strstr (w, "; the requested attention"));
+  free (w);
+  expect_warning (runner_warning (m, 0, 32, 500), "window of 500 px is larger than the "
+      "200x120 frame: it pools 200x120 px instead, the whole frame, as the global pool does");
+  expect_warning (runner_warning (m, 0, 32, 150), "it pools 150x120 px instead");
+
+  /* a model's own window: said when it does not fit the tiles, not when it
+   * is wider than an untiled frame (that is its global pool) */
+  char dir[] = "/tmp/irc-runner-XXXXXX", path[64];
+  CHECK (mkdtemp (dir) != NULL);
+  snprintf (path, sizeof path, "%s/w.safetensors", dir);
+  const char *meta[] = {"tlc_window", "256"};
+  irc_error err = {0};
+  CHECK (irc_model_save (m, path, 0, meta, 1, &err) == IRC_OK);
+  irc_model *own = NULL;
+  CHECK (irc_model_load (path, NULL, &own, &err) == IRC_OK);
+  CHECK (irc_model_tlc_window (own) == 256);
+  CHECK (runner_warning (own, 0, 32, 0) == NULL);
+  expect_warning (runner_warning (own, 64, 16, 0), "the model's attention (TLC) window of "
+      "256 px is larger than the tiles");
+  CHECK (runner_warning (own, 64, 16, 40) == NULL);
+  CHECK (runner_warning (own, 64, 16, -1) == NULL);
+  irc_model_free (&own);
+  remove (path);
+  remove (dir);
+
+  irc_runner_params p = IRC_RUNNER_DEFAULTS;
+  p.width = 32, p.height = 32, p.format = IRC_FORMAT_RGB;
+  irc_runner *r = NULL;
+  for (int bad = 0; bad < 2; bad++) {
+    p.tlc_window = bad ? 16385 : -2;
+    CHECK (irc_runner_new (m, &p, &r, &err) == IRC_ERR_INVALID && r == NULL);
+    CHECK (strstr (err.message, "attention window") != NULL);
+  }
+  irc_model_free (&m);
+}
+
 /* Usage: test_runner [cpu|vulkan]: the same checks on either backend. */
 int
 main (int argc, char **argv)
@@ -331,6 +431,7 @@ main (int argc, char **argv)
   }
   test_formats ();
   test_scenes ();
+  test_warnings ();
   if (backend == IRC_BACKEND_CPU) {
     const int tiles[3] = {128, 256, 512};
     test_tiles (600, 560, tiles, 3, 1);   /* the sizes: within 1/255 */

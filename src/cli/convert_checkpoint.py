@@ -1,7 +1,11 @@
 #!/usr/bin/python3
 """convert_checkpoint: turns an official IRConStyle PyTorch checkpoint (.pth)
 into the safetensors model file libirc loads, with the network configuration
-inferred from the tensor shapes and stored in __metadata__.config."""
+inferred from the tensor shapes and stored in __metadata__.config.
+
+The file also records tlc_window=global: the paper authors' code pools the
+channel attention over the whole image, so a converted checkpoint runs as
+they ran it (the element and irc-eval read the window from there)."""
 import argparse
 import ctypes
 import json
@@ -143,21 +147,32 @@ def main():
                    help="keep ConStyle.encoder_k.*, ConStyle.queue and ConStyle.queue_ptr")
     p.add_argument("--trust-pickle", action="store_true",
                    help="allow arbitrary pickled objects (runs code from the file)")
+    p.add_argument("--tlc-window", default="global", metavar="N|global",
+                   help="channel-attention window recorded in the metadata: 'global' "
+                   "(the default) pools the whole image as the authors' test code "
+                   "does; N pools N-pixel windows (NAFNet's TLC, about 1.5x the "
+                   "training patch), which lets tiles agree")
     args = p.parse_args()
+    if args.tlc_window != "global" and not (args.tlc_window.isdigit()
+                                            and 0 < int(args.tlc_window) <= 16384):
+        fail(f"--tlc-window wants 'global' or a window of 1-16384 pixels, not '{args.tlc_window}'")
 
     if sys.byteorder != "little":
         fail("safetensors is little-endian; this host is not")
     sd = load_state_dict(args.input, args.trust_pickle)
     cfg = infer_config(sd)
     tensors = prepare(sd, args.fp16, args.keep_training_state)
-    meta = {"config": json.dumps(cfg), "source": os.path.basename(args.input)}
+    meta = {"config": json.dumps(cfg), "source": os.path.basename(args.input),
+            "tlc_window": args.tlc_window if args.tlc_window == "global"
+            else str(int(args.tlc_window))}
     try:
         write_safetensors(args.output, tensors, meta)
     except OSError as e:
         fail(f"{args.output}: {e}")
     dropped = len(sd) - len(tensors)
     print(f"{args.output}: {len(tensors)} tensors ({'F16' if args.fp16 else 'F32'}), "
-          f"{dropped} training-state tensors dropped, config {meta['config']}")
+          f"{dropped} training-state tensors dropped, config {meta['config']}, "
+          f"attention window {meta['tlc_window']}")
 
 
 if __name__ == "__main__":
