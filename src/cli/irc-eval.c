@@ -83,7 +83,7 @@ usage (FILE *fp)
       "      --tlc N          channel-attention pooling window in pixels (0: global,\n"
       "                       as the paper; default: the model's own, as the\n"
       "                       element runs it: its tlc_window metadata, else 1.5x\n"
-      "                       its training patch)\n"
+      "                       its training patch, else global)\n"
       "  -n, --limit N        only the first N images (sorted order)\n"
       "  -h, --help           this help\n"
       "\n"

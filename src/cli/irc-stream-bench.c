@@ -191,6 +191,10 @@ main (int argc, char **argv)
   irc_runner_params p = IRC_RUNNER_DEFAULTS;
   p.width = w, p.height = h, p.format = IRC_FORMAT_RGB, p.tile_size = tile, p.threads = threads;
   p.backend = backend;
+  /* a named configuration has no metadata, so its own window would be the
+   * global pool: run the 192-pixel window the figures in BENCHMARKS.md use */
+  if (!model_path)
+    p.tlc_window = 192;
   double t_reuse, t_every, fl_reuse, fl_every;
   if (run (m, &p, frames, degrade, 5, &t_reuse, &fl_reuse, &err)) {
     fprintf (stderr, "irc-stream-bench: %s\n", err.message);
