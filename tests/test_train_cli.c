@@ -497,6 +497,51 @@ test_psnr_loss (void)
   expect (__LINE__, 2, "--loss wants l1 or psnr, not 'mse'", bad);
 }
 
+/* Batches made one ahead on a worker thread (the default) are the batches
+ * made in turn (IRC_TRAIN_PREFETCH=0), bit for bit and in the same order, and
+ * a run interrupted while its next batch was being made resumes to the same
+ * rows: the checkpoint holds the data RNGs after the batch its step trained
+ * on, not after the one made ahead. */
+static void
+test_prefetch (void)
+{
+  const char *log = path ("prefetch.log");
+#define AHEAD "--task", "auto", "--compress-prob", "0.5", "--config", "tiny8", "--data", \
+    path ("train"), "--batch", "4", "--patch", "48", "--queue", "16", "--threads", "1", \
+    "--constyle-iters", "6", "--lr-const", "6", "--lr-cos", "6"
+  const char *ahead[] = { AHEAD, "--iters", "12", "--save-every", "5", "--out", path ("ahead"),
+    NULL };
+  CHECK (run_tool (log, "", 0, ahead) == 0, "12 iterations, batches made ahead");
+  setenv ("IRC_TRAIN_PREFETCH", "0", 1);
+  const char *turn[] = { AHEAD, "--iters", "12", "--save-every", "5", "--out", path ("turn"),
+    NULL };
+  CHECK (run_tool (log, "", 0, turn) == 0, "12 iterations, batches made in turn");
+  unsetenv ("IRC_TRAIN_PREFETCH");
+  /* Ctrl-C after 2 rows of a long run, then resumed to 12 iterations */
+  const char *cut[] = { AHEAD, "--iters", "100000", "--save-every", "100000", "--out",
+    path ("cut"), NULL };
+  const int rc = run_tool (log, path ("cut/train.csv"), 2, cut);
+  CHECK (rc == 130, "Ctrl-C exits 130, not %d", rc);
+  const double saved = model_meta (path ("cut/last.safetensors"), "iterations");
+  if (!(saved < 12))
+    fprintf (stderr, "note: the interrupted run had reached iteration %g\n", saved);
+  const char *resume[] = { "--out", path ("cut"), "--iters", "12", "--resume", NULL };
+  CHECK (run_tool (log, "", 0, resume) == 0, "the interrupted run resumed");
+  row a[16], b[16], c[16];
+  const int na = read_csv (path ("ahead/train.csv"), a, 16);
+  const int nb = read_csv (path ("turn/train.csv"), b, 16);
+  const int nc = read_csv (path ("cut/train.csv"), c, 16);
+  CHECK (na == 12 && nb == 12 && nc == 12, "12 rows each (%d, %d, %d)", na, nb, nc);
+  for (int i = 0; i < na && i < nb && i < nc; i++) {
+    CHECK (strcmp (a[i].losses, b[i].losses) == 0, "row %d, ahead / in turn:\n  %s\n  %s",
+        i + 1, a[i].losses, b[i].losses);
+    CHECK (strcmp (a[i].losses, c[i].losses) == 0,
+        "row %d, uninterrupted / interrupted at %g and resumed:\n  %s\n  %s", i + 1, saved,
+        a[i].losses, c[i].losses);
+  }
+#undef AHEAD
+}
+
 static void
 test_interrupt_and_nan (void)
 {
@@ -554,6 +599,8 @@ main (void)
   test_heavy_prob ();
   fprintf (stderr, "resume: %lld s\n", (long long) (time (NULL) - t0));
   test_interrupt_and_nan ();
+  test_prefetch ();
+  fprintf (stderr, "prefetch: %lld s\n", (long long) (time (NULL) - t0));
   fprintf (stderr, "%d failures in %lld s (files in %s)\n", failures,
       (long long) (time (NULL) - t0), tmp);
   if (!failures) {

@@ -3,6 +3,7 @@
  * pass; the key pass runs the same forward on the key encoder's weights. */
 #include "train/graph.h"
 #include "train/ops.h"
+#include "train/prof.h"
 
 #include <string.h>
 

@@ -2,6 +2,7 @@
  * and backward (the encoder lives in encoder.c, the blocks in nafblock.c). */
 #include "train/graph.h"
 #include "train/ops.h"
+#include "train/prof.h"
 #include "error.h"
 
 #include <stdlib.h>

@@ -4,6 +4,7 @@
 #include "train/checkpoint.h"
 #include "train/data.h"
 #include "train/plot.h"
+#include "train/prefetch.h"
 #include "train/train.h"
 #include "io/image.h"
 #include "io/metrics.h"
@@ -1386,6 +1387,42 @@ setup (run *R, int argc, char **argv)
   return 0;
 }
 
+/* The batches (prefetch.h): made one ahead on a worker thread while the
+ * step runs (IRC_TRAIN_PREFETCH=0: in turn, on the loop's thread), from a
+ * copy of the data set whose RNGs run one batch ahead of R->data's. As each
+ * batch is taken, R->data takes the RNG states that followed it, so a
+ * checkpoint holds the state after its step's batch, as when the batches
+ * were made in turn, and a resumed run makes the same batches. */
+typedef struct {
+  trd_set set;                 /* R->data's images; its own RNGs, scratch and targets */
+  float *lq[2], *gt[2], *targets[2];
+  irc_rng rng[2][2];           /* per slot: crop and degradation RNGs after its batch */
+} batches;
+
+static irc_status
+make_batch (void *user, int64_t index, int slot, irc_error *err)
+{
+  batches *b = user;
+  (void) index;
+  b->set.targets = b->targets[slot];
+  const irc_status st = trd_batch (&b->set, b->lq[slot], b->gt[slot], err);
+  b->rng[slot][0] = b->set.crop_rng;
+  b->rng[slot][1] = b->set.deg_rng;
+  return st;
+}
+
+static void
+batches_clear (batches *b)
+{
+  for (int k = 0; k < 2; k++) {
+    free (b->lq[k]);
+    free (b->gt[k]);
+    free (b->targets[k]);
+  }
+  free (b->set.scratch);
+  memset (b, 0, sizeof *b);
+}
+
 static int
 train (run *R)
 {
@@ -1398,12 +1435,23 @@ train (run *R)
     return 0;
   }
   const size_t img = (size_t) o->batch * 3 * o->patch * o->patch;
-  float *lq = malloc (img * sizeof (float)), *gt = malloc (img * sizeof (float));
-  if (o->degradation)
-    R->data.targets = malloc ((size_t) o->batch * TRD_TARGETS * sizeof (float));
-  if (!lq || !gt || (o->degradation && !R->data.targets)) {
-    free (lq);
-    free (gt);
+  batches B;
+  memset (&B, 0, sizeof B);
+  B.set = R->data;
+  B.set.scratch = NULL;
+  int ok = 1;
+  for (int k = 0; k < 2; k++) {
+    B.lq[k] = malloc (img * sizeof (float));
+    B.gt[k] = malloc (img * sizeof (float));
+    if (o->degradation)
+      B.targets[k] = malloc ((size_t) o->batch * TRD_TARGETS * sizeof (float));
+    ok = ok && B.lq[k] && B.gt[k] && (!o->degradation || B.targets[k]);
+  }
+  const char *prefetch = getenv ("IRC_TRAIN_PREFETCH");
+  irc_tr_prefetch *pf = NULL;
+  if (!ok || irc_tr_prefetch_new (make_batch, &B, o->iters - start,
+        !(prefetch && strcmp (prefetch, "0") == 0), o->threads, &pf, &err) != IRC_OK) {
+    batches_clear (&B);
     fprintf (stderr, "irc-train: out of memory for the batch\n");
     return EXIT_RUNTIME;
   }
@@ -1427,11 +1475,16 @@ train (run *R)
   while (it < o->iters) {
     irc_train_losses L = { 0 };
     const double t_step = now_s ();
-    irc_status st = trd_batch (&R->data, lq, gt, &err);
+    int slot = 0;
+    irc_status st = irc_tr_prefetch_next (pf, &slot, &err);
+    if (st == IRC_OK) {
+      R->data.crop_rng = B.rng[slot][0];
+      R->data.deg_rng = B.rng[slot][1];
+    }
     if (st == IRC_OK && o->degradation)
-      st = irc_trainer_degradation_step (R->tr, lq, R->data.targets, &L, &err);
+      st = irc_trainer_degradation_step (R->tr, B.lq[slot], B.targets[slot], &L, &err);
     else if (st == IRC_OK)
-      st = irc_trainer_step (R->tr, lq, gt, &L, &err);
+      st = irc_trainer_step (R->tr, B.lq[slot], B.gt[slot], &L, &err);
     if (st != IRC_OK) {
       if (!isfinite (L.total) && st == IRC_ERR_INVALID) {
         char kept[96];
@@ -1521,8 +1574,8 @@ train (run *R)
       break;
     }
   }
-  free (lq);
-  free (gt);
+  irc_tr_prefetch_free (&pf);
+  batches_clear (&B);
   if (rc == 0) {
     const double secs = now_s () - t_loop;
     if (R->tty)

@@ -3,6 +3,7 @@
  * gradient updated in place (the residual paths make that natural). */
 #include "train/graph.h"
 #include "train/ops.h"
+#include "train/prof.h"
 
 #include <string.h>
 

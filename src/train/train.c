@@ -5,6 +5,7 @@
 #include "train/graph.h"
 #include "train/loss.h"
 #include "train/optim.h"
+#include "train/prof.h"
 #include "error.h"
 #include "weights.h"
 
@@ -35,7 +36,36 @@ struct irc_trainer {
   float *logits, *gt, *out, *negs;
   int64_t iter;
   int have_out;
+  irc_train_timing *tm;    /* irc_trainer_set_timing: NULL, or where the step's times go */
+  int tm_phase;            /* the phase being timed */
+  double tm_t0;            /* when it started */
 };
+
+_Thread_local double *irc_tr_prof_fam;
+
+/* Step timing (irc_trainer_set_timing): closes the phase being timed and
+ * opens @phase, whose ops then add to its families; a negative @phase ends
+ * the timing of the step. Nothing but a test when timing is off. */
+static void
+tm_phase (irc_trainer *tr, int phase)
+{
+  irc_train_timing *tm = tr->tm;
+  if (!tm)
+    return;
+  const double t = irc_tr_prof_now ();
+  if (tr->tm_phase >= 0)
+    tm->phase[tr->tm_phase] += t - tr->tm_t0;
+  tr->tm_phase = phase;
+  tr->tm_t0 = t;
+  irc_tr_prof_fam = phase >= 0 ? tm->ops[phase] : NULL;
+}
+
+void
+irc_trainer_set_timing (irc_trainer *tr, irc_train_timing *timing)
+{
+  tr->tm = timing;
+  tr->tm_phase = -1;
+}
 
 static int
 is_encoder (const char *name, const char *prefix)
@@ -205,6 +235,7 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
   irc_train_losses L = {0};
   L.lr = irc_train_lr (p, iter);
 
+  tm_phase (tr, IRC_TRAIN_PHASE_OTHER);
   to_cnhw (g->img, lq, n, 3, hw);
   to_cnhw (tr->gt, gt, n, 3, hw);
   /* MoCo: momentum update of the key encoder's parameters (not its BatchNorm
@@ -212,19 +243,24 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
    * joint stage the key encoder and queue only feed losses that are off, so
    * they are not run. */
   net_copy *key = &tr->c[COPY_KEY];
+  tm_phase (tr, IRC_TRAIN_PHASE_KEY);
   if (joint)
     for (size_t i = 0; i < key->n; i++)
       if (key->descs[i].kind == IRC_TENSOR_PARAM && *key->descs[i].slot)
         irc_tr_momentum (*key->descs[i].slot, *tr->model->descs[i].slot, key->descs[i].count,
             p->moco_m);
+  tm_phase (tr, IRC_TRAIN_PHASE_FORWARD);
   irc_tr_encoder_fwd (g, &g->eq, &w->enc, g->img, p->bn_momentum);
   tr->counters[0]++, tr->counters[1]++;
   if (joint) {
+    tm_phase (tr, IRC_TRAIN_PHASE_KEY);
     irc_tr_encoder_fwd (g, &g->ek, &key->w.enc, tr->gt, p->bn_momentum);
     tr->counters[2]++, tr->counters[3]++;
+    tm_phase (tr, IRC_TRAIN_PHASE_FORWARD);
   }
   irc_tr_unet_fwd (g, w);
 
+  tm_phase (tr, IRC_TRAIN_PHASE_LOSSES);
   memset (g->dout, 0, 3 * g->p[0] * sizeof (float));
   memset (g->dcode[0], 0, (size_t) n * code * sizeof (float));
   memset (g->dcode[1], 0, (size_t) n * code * sizeof (float));
@@ -234,6 +270,7 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
   } else {
     L.l_pix = irc_tr_l1_f (g->dout, g->out, tr->gt, 3 * g->p[0]);
   }
+  tm_phase (tr, IRC_TRAIN_PHASE_OTHER);
   for (size_t i = 0; i < tr->c[COPY_GRAD].n; i++) {
     const irc_tensor_desc *d = &tr->c[COPY_GRAD].descs[i];
     if (d->slot)
@@ -243,7 +280,9 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
    * to the codes: q[1]'s gradient is then summed in autograd's order (U-Net,
    * content, style, InfoNCE), which the encoder's BatchNorm can tell apart
    * (torch_cpu.h) */
+  tm_phase (tr, IRC_TRAIN_PHASE_BACKWARD);
   irc_tr_unet_bwd (g, w, gw, enc_train);
+  tm_phase (tr, IRC_TRAIN_PHASE_LOSSES);
   if (joint) {
     const float *q0 = g->eq.code[0], *q1 = g->eq.code[1], *k = g->ek.code[1];
     L.l_content = irc_tr_content_f (g->dcode[1], q1, k, n, code);
@@ -259,14 +298,17 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
         p->moco_t);
   }
   L.total = (p->psnr_loss ? L.l_psnr : L.l_pix) + L.l_ce + L.l_content + L.l_style;
+  tm_phase (tr, IRC_TRAIN_PHASE_OTHER);
   to_nchw (tr->out, g->out, n, 3, hw);
   tr->have_out = 1;
   if (losses)
     *losses = L;
-  if (!isfinite (L.total))
+  if (!isfinite (L.total)) {
+    tm_phase (tr, -1);
     return irc_fail (err, IRC_ERR_INVALID,
         "iteration %lld: non-finite loss (pixel %g, InfoNCE %g, content %g, style %g)",
         (long long) iter, L.l_pix, L.l_ce, L.l_content, L.l_style);
+  }
   if (joint) {
     /* enqueue this batch's queries (the authors' code enqueues q, not k) */
     const float *q1 = g->eq.code[1];
@@ -278,6 +320,7 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
   /* EMA before the optimiser step, as the authors' code (the EMA lags one
    * step), over the U-Net's parameters; the ConStyle encoder is copied
    * after the step (below). */
+  tm_phase (tr, IRC_TRAIN_PHASE_OPTIMISER);
   net_copy *ema = &tr->c[COPY_EMA];
   for (size_t i = 0; i < ema->n; i++) {
     const irc_tensor_desc *d = &tr->model->descs[i];
@@ -285,9 +328,11 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
       irc_tr_ema (*ema->descs[i].slot, *d->slot, d->count, p->ema_decay);
   }
 
+  tm_phase (tr, IRC_TRAIN_PHASE_ENCODER);
   if (enc_train)
     irc_tr_encoder_bwd (g, &w->enc, &gw->enc);
 
+  tm_phase (tr, IRC_TRAIN_PHASE_OPTIMISER);
   for (size_t i = 0; i < tr->model->n_descs; i++) {
     const irc_tensor_desc *d = &tr->model->descs[i];
     if (d->kind != IRC_TENSOR_PARAM || (!enc_train && is_encoder (d->name, "ConStyle.")))
@@ -310,6 +355,9 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
           && is_encoder (d->name, "ConStyle.")))
       memcpy (*ema->descs[i].slot, *d->slot, d->count * sizeof (float));
   }
+  tm_phase (tr, -1);
+  if (tr->tm)
+    tr->tm->steps++;
   tr->iter = iter;
   return IRC_OK;
 }

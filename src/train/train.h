@@ -114,4 +114,36 @@ float *irc_trainer_tensor (irc_trainer *tr, irc_train_copy copy, const char *nam
 /** The num_batches_tracked counter called @name (encoder_q or encoder_k), or NULL. */
 int64_t *irc_trainer_counter (irc_trainer *tr, const char *name);
 
+/** Optional wall-time breakdown of irc_trainer_step (irc-train-bench). */
+typedef enum {
+  IRC_TRAIN_PHASE_KEY,        /**< key encoder: momentum update and its forward */
+  IRC_TRAIN_PHASE_FORWARD,    /**< query encoder and U-Net forward */
+  IRC_TRAIN_PHASE_LOSSES,     /**< pixel loss and the ConStyle losses */
+  IRC_TRAIN_PHASE_BACKWARD,   /**< U-Net backward (into the codes and feature maps) */
+  IRC_TRAIN_PHASE_ENCODER,    /**< ConStyle encoder backward */
+  IRC_TRAIN_PHASE_OPTIMISER,  /**< EMA, AdamW, the EMA's encoder copy */
+  IRC_TRAIN_PHASE_OTHER,      /**< layout changes, zeroing the gradients, the queue */
+  IRC_TRAIN_PHASES
+} irc_train_phase;
+
+/** Op families inside a phase (the same order as train/prof.h). */
+typedef enum {
+  IRC_TRAIN_OPS_CONV3X3,      /**< dense 3x3 convolutions */
+  IRC_TRAIN_OPS_GEMM,         /**< 1x1 convolutions and linear layers */
+  IRC_TRAIN_OPS_DEPTHWISE,    /**< depthwise 3x3 convolutions */
+  IRC_TRAIN_OPS_ELEMENTWISE,  /**< norms, gates, activations, pooling, shuffles */
+  IRC_TRAIN_OPS_FAMILIES
+} irc_train_op_family;
+
+typedef struct {
+  double phase[IRC_TRAIN_PHASES];                          /**< seconds, summed over steps */
+  double ops[IRC_TRAIN_PHASES][IRC_TRAIN_OPS_FAMILIES];    /**< op seconds within each phase */
+  int64_t steps;              /**< steps timed */
+} irc_train_timing;
+
+/** Makes irc_trainer_step add its wall time per phase and per op family to
+ * @timing (zero it first); NULL (the default) stops. Timing only reads the
+ * clock around the phases and the ops: the arithmetic is the same. */
+void irc_trainer_set_timing (irc_trainer *tr, irc_train_timing *timing);
+
 #endif
