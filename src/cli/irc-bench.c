@@ -2,6 +2,9 @@
  * a model file, optionally next to the PyTorch peer measured in the same run. */
 #include "irc/irc.h"
 #include "backend.h"   /* irc_backend_vulkan_counters */
+#include "bench_sgemm.h"
+
+#include <omp.h>
 
 #include <math.h>
 #include <stdio.h>
@@ -277,6 +280,16 @@ main (int argc, char **argv)
     return 1;
   }
   report (name, fp16 ? " fp32" : "", w, h, cached, reps, threads, gflop, &t32);
+  if (backend != IRC_BACKEND_VULKAN) {
+    /* the machine's SGEMM ceiling on the CPU backend's threads, same run */
+    const int nt = threads > 0 ? threads : omp_get_num_procs ();
+    double best = 0;
+    const double ceiling = irc_bench_sgemm_gflops (2048, nt, 5, &best);
+    if (ceiling > 0)
+      printf ("sgemm ceiling: OpenBLAS cblas_sgemm 2048x2048x2048, %d threads: %.1f GFLOP/s "
+          "(median of 5; best %.1f); this frame %.1f GFLOP/s = %.2f of it\n", nt, ceiling,
+          best, gflop / t32.med, gflop / t32.med / ceiling);
+  }
   double med = t32.med;
   if (fp16) {
     timing t16;
