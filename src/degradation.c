@@ -58,6 +58,19 @@ irc_model_degradation (const irc_model *model, const float *code, irc_degradatio
   return IRC_OK;
 }
 
+int
+irc_degradation_route (const irc_degradation *d, float min_confidence)
+{
+  if (!d || !d->known || !(d->confidence >= min_confidence))
+    return -1;
+  if (d->kinds == 0)
+    return IRC_DEGRADATION_KINDS;
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
+    if (d->kinds == 1u << k)
+      return k;
+  return -1;
+}
+
 const char *
 irc_degradation_name (int known, unsigned kinds, char *buf, size_t size)
 {

@@ -326,14 +326,10 @@ static int
 choose_route (const irc_runner *r, const irc_degradation *d)
 {
   const irc_runner_params *p = &r->p;
-  if (!d->known || !(d->confidence >= p->route_confidence))
-    return -1;
-  if (d->kinds == 0)
+  const int k = irc_degradation_route (d, p->route_confidence);
+  if (k == IRC_DEGRADATION_KINDS)
     return p->route_clean ? IRC_ROUTE_CLEAN : -1;
-  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
-    if (d->kinds == 1u << k)
-      return r->route_net[k] ? k : -1;
-  return -1;
+  return k >= 0 && r->route_net[k] ? k : -1;
 }
 
 /* The style pass of a scene: reads the degradation (when there is a

@@ -173,6 +173,13 @@ int irc_model_has_degradation_head (const irc_model *model);
 irc_status irc_model_degradation (const irc_model *model, const float *code,
     irc_degradation *out, irc_error *err);
 
+/** Which model a scene read as @d goes to under task=auto's rule: the kind
+ * (0-3: rain, haze, noise, blur) when it is read alone with at least
+ * @min_confidence; IRC_DEGRADATION_KINDS when it is read clean with that
+ * confidence; -1 otherwise (a mixture, doubt, or no reading): the all-in-one
+ * model. */
+int irc_degradation_route (const irc_degradation *d, float min_confidence);
+
 /** Writes the name of @kinds into @buf: "clean", one of "rain", "haze",
  * "noise", "blur", or several joined by '+' ("rain+haze"); "unknown" when
  * @known is 0. Returns @buf. */

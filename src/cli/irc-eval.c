@@ -85,6 +85,12 @@ usage (FILE *fp)
       "                       element runs it: its tlc_window metadata, else 1.5x\n"
       "                       its training patch, else global)\n"
       "  -n, --limit N        only the first N images (sorted order)\n"
+      "      --route DIR      task=auto as the element runs it: each image is one\n"
+      "                       scene, read by the detector (DIR/detect.safetensors, or\n"
+      "                       the model's own degradation head) and restored by\n"
+      "                       DIR/derain, dehaze, denoise or deblur.safetensors when\n"
+      "                       read as that kind alone with confidence 0.5 or more,\n"
+      "                       left as it is when read clean, else by --model\n"
       "  -h, --help           this help\n"
       "\n"
       "Columns: in_* are the degraded input against the target, out_* the model's\n"
@@ -529,7 +535,53 @@ typedef struct {
   int compare;
   int clean;
   degrade_spec deg;
+  /* --route: task=auto as the element runs it */
+  const char *route_dir;
+  irc_model *detector;          /* DIR/detect.safetensors, or the model itself */
+  irc_model *routes[IRC_DEGRADATION_KINDS];
+  size_t routed[IRC_DEGRADATION_KINDS + 2];     /* images per route, -1 last */
 } run_opts;
+
+static const char *const route_names[IRC_DEGRADATION_KINDS] = { "derain", "dehaze", "denoise",
+  "deblur" };
+
+/* --route: loads the detector and the per-task models of @dir. */
+static int
+load_routes (run_opts *o, irc_model *model)
+{
+  irc_error err = { 0 };
+  char path[4096];
+  irc_model_load_params lp = IRC_MODEL_LOAD_DEFAULTS;
+  if (irc_model_has_degradation_head (model)) {
+    o->detector = NULL;
+  } else {
+    snprintf (path, sizeof path, "%s/detect.safetensors", o->route_dir);
+    if (irc_model_load (path, &lp, &o->detector, &err) != IRC_OK) {
+      fprintf (stderr, "irc-eval: --route: %s\n", err.message);
+      return EXIT_RUNTIME;
+    }
+    if (!irc_model_has_degradation_head (o->detector)) {
+      fprintf (stderr, "irc-eval: --route: %s has no degradation head\n", path);
+      return EXIT_RUNTIME;
+    }
+  }
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
+    snprintf (path, sizeof path, "%s/%s.safetensors", o->route_dir, route_names[k]);
+    if (irc_model_load (path, &lp, &o->routes[k], &err) != IRC_OK) {
+      fprintf (stderr, "irc-eval: --route: %s\n", err.message);
+      return EXIT_RUNTIME;
+    }
+  }
+  return 0;
+}
+
+static void
+free_routes (run_opts *o)
+{
+  irc_model_free (&o->detector);
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
+    irc_model_free (&o->routes[k]);
+}
 
 /* Grows @net to fit @w x @h (one instance serves every image that fits, so
  * the CBSD68 portrait and landscape images share two at most). */
@@ -564,6 +616,10 @@ evaluate (run_opts *o, const irc_model *model, item_list *l)
 
   irc_net *net = NULL;
   int net_w = 0, net_h = 0, rc = 0;
+  /* --route: the detector's encoder and each route's network */
+  irc_net *det_net = NULL, *route_net[IRC_DEGRADATION_KINDS] = { NULL };
+  int det_w = 0, det_h = 0, route_w[IRC_DEGRADATION_KINDS] = { 0 },
+      route_h[IRC_DEGRADATION_KINDS] = { 0 };
   double infer_s = 0.0;
   row sum;
   memset (&sum, 0, sizeof sum);
@@ -608,7 +664,54 @@ evaluate (run_opts *o, const irc_model *model, item_list *l)
       rc = EXIT_RUNTIME;
       goto next;
     }
-    if (!compare) {
+    int route = -1;
+    if (!compare && o->route_dir) {
+      /* one image is one scene: read it as the element's style pass does */
+      const irc_model *det = o->detector ? o->detector : model;
+      irc_net_params dp = o->net;
+      dp.encoder_only = 1;
+      irc_degradation d;
+      if (ensure_net (det, &dp, w, h, &det_net, &det_w, &det_h, &err) != IRC_OK
+          || irc_net_encode (det_net, input.data, w, h, NULL, &err) != IRC_OK
+          || irc_model_degradation (det, irc_net_code (det_net), &d, &err) != IRC_OK) {
+        fprintf (stderr, "irc-eval: %s: %s\n", it->name, err.message);
+        rc = EXIT_RUNTIME;
+        goto next;
+      }
+      route = irc_degradation_route (&d, 0.5f);
+      o->routed[route < 0 ? IRC_DEGRADATION_KINDS + 1 : route]++;
+      char reading[64];
+      irc_degradation_name (d.known, d.kinds, reading, sizeof reading);
+      fprintf (stderr, "%s: read %s (confidence %.3f), restored by %s\n", it->name, reading,
+          d.confidence, route == IRC_DEGRADATION_KINDS ? "nothing (clean)"
+          : route >= 0 ? route_names[route] : "the model");
+    }
+    if (!compare && route == IRC_DEGRADATION_KINDS) {
+      if (irc_image_alloc (&output, w, h, &err) != IRC_OK) {
+        fprintf (stderr, "irc-eval: %s: %s\n", it->name, err.message);
+        rc = EXIT_RUNTIME;
+        goto next;
+      }
+      memcpy (output.data, input.data, (size_t) 3 * w * h * sizeof (float));
+      if (irc_metrics_compute (output.data, target.data, w, h, &r.out, &err) != IRC_OK) {
+        fprintf (stderr, "irc-eval: %s: %s\n", it->name, err.message);
+        rc = EXIT_RUNTIME;
+        goto next;
+      }
+    } else if (!compare && route >= 0) {
+      const irc_model *rm = o->routes[route];
+      irc_net_params rp = o->net;
+      rp.tlc_window = irc_model_tlc_window (rm);
+      if (irc_image_alloc (&output, w, h, &err) != IRC_OK
+          || ensure_net (rm, &rp, w, h, &route_net[route], &route_w[route], &route_h[route],
+              &err) != IRC_OK
+          || irc_net_restore (route_net[route], output.data, input.data, w, h, &err) != IRC_OK
+          || irc_metrics_compute (output.data, target.data, w, h, &r.out, &err) != IRC_OK) {
+        fprintf (stderr, "irc-eval: %s: %s\n", it->name, err.message);
+        rc = EXIT_RUNTIME;
+        goto next;
+      }
+    } else if (!compare) {
       double t0 = now_s ();
       if (irc_image_alloc (&output, w, h, &err) != IRC_OK
           || ensure_net (model, &o->net, w, h, &net, &net_w, &net_h, &err) != IRC_OK
@@ -646,6 +749,16 @@ evaluate (run_opts *o, const irc_model *model, item_list *l)
     irc_image_clear (&output);
   }
   irc_net_free (&net);
+  irc_net_free (&det_net);
+  for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
+    irc_net_free (&route_net[k]);
+  if (o->route_dir) {
+    printf ("# routes: ");
+    for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
+      printf ("%s %zu, ", route_names[k], o->routed[k]);
+    printf ("passed through (clean) %zu, the model %zu\n", o->routed[IRC_DEGRADATION_KINDS],
+        o->routed[IRC_DEGRADATION_KINDS + 1]);
+  }
 
   if (!rc) {
     /* BasicSR's figure for a set: the mean of the per-image values. */
@@ -697,7 +810,7 @@ main (int argc, char **argv)
     return irc_eval_probe_main (argc - 1, argv + 1);
   enum {
     OPT_PAIRS = 256, OPT_CLEAN, OPT_DEGRADE, OPT_COMPARE, OPT_SIGMA, OPT_KERNEL, OPT_CSV,
-    OPT_SIDE, OPT_TLC, OPT_QUANTIZE, OPT_JPEG,
+    OPT_SIDE, OPT_TLC, OPT_QUANTIZE, OPT_JPEG, OPT_ROUTE,
   };
   static const struct option longopts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -710,6 +823,7 @@ main (int argc, char **argv)
     { "seed", required_argument, NULL, 's' },
     { "quantize", no_argument, NULL, OPT_QUANTIZE },
     { "jpeg", required_argument, NULL, OPT_JPEG },
+    { "route", required_argument, NULL, OPT_ROUTE },
     { "csv", required_argument, NULL, OPT_CSV },
     { "side-by-side", required_argument, NULL, OPT_SIDE },
     { "backend", required_argument, NULL, 'b' },
@@ -760,6 +874,7 @@ main (int argc, char **argv)
           return usage_error ("--seed wants a non-negative integer, not '%s'", optarg);
         break;
       case OPT_QUANTIZE: o.deg.quantize = 1; break;
+      case OPT_ROUTE: o.route_dir = optarg; break;
       case OPT_JPEG: {
         long long q;
         if (parse_long (optarg, 1, 100, &q))
@@ -805,6 +920,8 @@ main (int argc, char **argv)
   if (o.clean != (task_name != NULL))
     return usage_error ("%s", o.clean ? "--clean needs --degrade TASK"
         : "--degrade goes with --clean");
+  if (o.route_dir && (o.compare || !o.model_path))
+    return usage_error ("%s", "--route goes with --model (the all-in-one model for mixtures)");
   if (!o.clean && (o.deg.sigma >= 0.0 || kernel_file || o.deg.quantize || o.deg.jpeg_quality))
     return usage_error ("%s", "--sigma, --kernel, --quantize and --jpeg go with --clean --degrade");
   irc_error err = { 0 };
@@ -841,6 +958,8 @@ main (int argc, char **argv)
       rc = EXIT_RUNTIME;
     } else {
       o.net.tlc_window = tlc >= 0 ? (int) tlc : irc_model_tlc_window (model);
+      if (o.route_dir)
+        rc = load_routes (&o, model);
     }
   }
   if (!rc)
@@ -885,6 +1004,7 @@ main (int argc, char **argv)
   }
   csv_abandon (&o.csv);
   item_list_clear (&l);
+  free_routes (&o);
   irc_model_free (&model);
   irc_kernel_clear (&kernel);
   return rc;
