@@ -135,7 +135,8 @@ static void
 usage (FILE *f, const char *argv0)
 {
   fprintf (f, "usage: %s [--config NAME] [--batch N] [--patch N] [--reps N] [--threads N]\n"
-      "       [--data DIR] [--task denoise|derain|dehaze|deblur|auto] [--compress-prob P]\n"
+      "       [--data DIR] [--kernels DIR] [--task denoise|derain|dehaze|deblur|auto]\n"
+      "       [--compress-prob P]\n"
       "       [--peer PATH/torch_peer.py]\n"
       "Median of N training steps after a warm-up, with the step's GFLOP/s against\n"
       "OpenBLAS's SGEMM ceiling (2048^3 on the same threads) and where the time goes;\n"
@@ -147,7 +148,7 @@ usage (FILE *f, const char *argv0)
 int
 main (int argc, char **argv)
 {
-  const char *config = "lite16", *peer = NULL, *data_dir = NULL;
+  const char *config = "lite16", *peer = NULL, *data_dir = NULL, *kernel_dir = NULL;
   int batch = 8, patch = 96, reps = 5, threads = 0, task = TRD_AUTO;
   double compress_prob = 0.15;
   for (int i = 1; i < argc; i++) {
@@ -172,6 +173,8 @@ main (int argc, char **argv)
       peer = v, i++;
     } else if (strcmp (argv[i], "--data") == 0) {
       data_dir = v, i++;
+    } else if (strcmp (argv[i], "--kernels") == 0) {
+      kernel_dir = v, i++;
     } else if (strcmp (argv[i], "--compress-prob") == 0) {
       compress_prob = atof (v), i++;
     } else if (strcmp (argv[i], "--task") == 0) {
@@ -267,12 +270,18 @@ main (int argc, char **argv)
   trd_set set;
   irc_plan_options gen;
   irc_plan_options_init (&gen);
-  trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, gen.kernel_prob, 0.0f,
+  irc_kernel *kernels = NULL;
+  size_t n_kernels = 0;
+  if (kernel_dir && irc_kernel_load_dir (kernel_dir, &kernels, &n_kernels, &err) != IRC_OK) {
+    fprintf (stderr, "irc-train-bench: %s\n", err.message);
+    return 1;
+  }
+  trd_degradation deg = { task, 0.0f, 50.0f, kernels, n_kernels, gen.kernel_prob, 0.0f,
     (float) compress_prob, 30, 90, gen.rain_heavy_prob, 0.0f };
   double data_ms[TRD_TASK_COUNT];
-  printf ("data preparation (trd_batch: crops, degradation, JPEG with p %.2f), %s, %d threads, "
-      "median of %d:\n ", compress_prob, data_dir ? data_dir : "synthetic 481x321 images",
-      threads, reps);
+  printf ("data preparation (trd_batch: crops, degradation, JPEG with p %.2f), %s%s%s, %d "
+      "threads, median of %d:\n ", compress_prob, data_dir ? data_dir : "synthetic 481x321 images",
+      kernel_dir ? ", kernels of " : "", kernel_dir ? kernel_dir : "", threads, reps);
   for (int k = 0; k < TRD_TASK_COUNT; k++) {
     deg.task = k;
     trd_set_init (&set, batch, patch, &deg, 10);
@@ -389,6 +398,7 @@ main (int argc, char **argv)
           step * 1e3, ms / (step * 1e3), step * 1e3 / ms);
   }
   free (t), free (lq), free (gt);
+  irc_kernel_array_free (kernels, n_kernels);
   irc_trainer_free (&tr);
   irc_model_free (&model);
   return 0;

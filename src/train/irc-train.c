@@ -210,6 +210,8 @@ usage (FILE *fp)
       "130 (a second one kills at once). A non-finite loss stops the run and keeps\n"
       "the last good checkpoint. On a busy machine, OMP_WAIT_POLICY=passive in the\n"
       "environment keeps idle threads from spinning against other processes.\n"
+      "Each batch is prepared on a second thread while the step before it runs\n"
+      "(IRC_TRAIN_PREFETCH=0: in turn, on one thread); the batches are the same.\n"
       "Exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted.\n",
       (double) generator_defaults.kernel_prob, (double) generator_defaults.rain_heavy_prob,
       DEFAULT_COMPRESS_QUALITY_MIN,
