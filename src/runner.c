@@ -91,6 +91,9 @@ warn (irc_runner *r, const char *fmt, ...)
   va_start (ap, fmt);
   vsnprintf (at, room, fmt, ap);
   va_end (ap);
+  /* said once: a route may share the runner's model's window */
+  if (used && strstr (r->warning, at) < at)
+    *(at - 2) = '\0';
 }
 
 /* Tile i of n along a side of @len: its core [c0, c1) and processed region
@@ -310,6 +313,7 @@ setup_routing (irc_runner *r, irc_error *err)
       continue;
     np.encoder_only = 0;
     np.tlc_window = tlc_window_for (m, p->tlc_window);
+    window_warnings (r, np.tlc_window);
     st = irc_net_new (m, r->region_w, r->region_h, &np, &r->route_net[k], err);
     if (st == IRC_OK && r->tiled) {
       np.encoder_only = 1;
