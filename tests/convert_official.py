@@ -151,6 +151,16 @@ def main():
             meta = json.loads(f.read(n))["__metadata__"]
         assert meta.get("tlc_window") == "global", meta
         assert json.loads(meta["config"]) == CFG, meta["config"]
+        # a window can be recorded instead; nonsense is refused
+        windowed = os.path.join(tmp, "windowed.safetensors")
+        subprocess.run([sys.executable, converter, "--tlc-window", "96", pth, windowed],
+                       check=True, stdout=subprocess.DEVNULL)
+        with open(windowed, "rb") as f:
+            n = struct.unpack("<Q", f.read(8))[0]
+            assert json.loads(f.read(n))["__metadata__"]["tlc_window"] == "96"
+        bad = subprocess.run([sys.executable, converter, "--tlc-window", "wide", pth, windowed],
+                             capture_output=True, text=True)
+        assert bad.returncode != 0 and "--tlc-window" in bad.stderr, bad.stderr
 
         src = os.path.join(tmp, "in.png")
         png_write(src, to_hwc_bytes(img), W, H)
