@@ -236,6 +236,13 @@ count_scene_messages (GstBus * bus)
       guint64 frame, rt;
       fail_unless (gst_structure_get_uint64 (s, "frame", &frame));
       fail_unless (gst_structure_get_uint64 (s, "running-time", &rt));
+      /* the fixtures have no degradation head and there is no detector
+       * beside them: the reading is 'unknown', confidence 0 */
+      const gchar *d = gst_structure_get_string (s, "degradation");
+      gdouble conf = -1;
+      fail_unless (d != NULL && strcmp (d, "unknown") == 0, "degradation '%s'", d);
+      fail_unless (gst_structure_get_double (s, "confidence", &conf) && conf == 0.0);
+      fail_unless (gst_structure_get_string (s, "restored-by") != NULL);
       n++;
     }
     gst_message_unref (msg);

@@ -59,6 +59,8 @@ usage (FILE *fp)
       "      --sigma S        noise sets: Gaussian noise of std S (0-255 units)\n"
       "                       instead of drawing sigma in 0-50\n"
       "  -n, --limit N        the first N images of each set (sorted order)\n"
+      "      --crop N         read only the centre N x N of each image (after the\n"
+      "                       degradation), as training crops are seen\n"
       "      --linear-probe   also: a linear classifier on the codes (softmax\n"
       "                       regression), 5-fold cross-validated over the images,\n"
       "                       its accuracy and confusion matrix\n"
@@ -147,6 +149,27 @@ degrade_image (irc_image *img, const probe_set *ps, uint64_t seed, size_t index,
     img->data[i] = roundf (v * 255.0f) / 255.0f;
   }
   return st;
+}
+
+/* Keeps the centre @side x @side (at most) of @img. */
+static irc_status
+center_crop (irc_image *img, int side, irc_error *err)
+{
+  const int w = img->width < side ? img->width : side;
+  const int h = img->height < side ? img->height : side;
+  const int x0 = (img->width - w) / 2, y0 = (img->height - h) / 2;
+  irc_image out = { 0 };
+  irc_status st = irc_image_alloc (&out, w, h, err);
+  if (st != IRC_OK)
+    return st;
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      memcpy (out.data + ((size_t) c * h + y) * w,
+          img->data + ((size_t) c * img->height + y0 + y) * img->width + x0,
+          (size_t) w * sizeof (float));
+  irc_image_clear (img);
+  *img = out;
+  return IRC_OK;
 }
 
 /* Index of @name among @classes (adding it), or -1 when full. */
@@ -274,7 +297,7 @@ linear_probe (const probe_item *items, size_t n, int code, const int *label, int
 int
 irc_eval_probe_main (int argc, char **argv)
 {
-  enum { OPT_SIGMA = 256, OPT_LINEAR };
+  enum { OPT_SIGMA = 256, OPT_LINEAR, OPT_CROP };
   static const struct option longopts[] = {
     { "model", required_argument, NULL, 'm' },
     { "set", required_argument, NULL, 'S' },
@@ -282,13 +305,14 @@ irc_eval_probe_main (int argc, char **argv)
     { "sigma", required_argument, NULL, OPT_SIGMA },
     { "limit", required_argument, NULL, 'n' },
     { "linear-probe", no_argument, NULL, OPT_LINEAR },
+    { "crop", required_argument, NULL, OPT_CROP },
     { "threads", required_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model_path = NULL;
   probe_set sets[MAX_SETS];
-  int n_sets = 0, linear = 0, threads = 0;
+  int n_sets = 0, linear = 0, threads = 0, crop = 0;
   long long seed = 0, limit = 0;
   double sigma = -1;
   int c;
@@ -331,6 +355,12 @@ irc_eval_probe_main (int argc, char **argv)
           return usage_error ("--sigma wants 0..255, not '%s'", optarg);
         break;
       case OPT_LINEAR: linear = 1; break;
+      case OPT_CROP:
+        errno = 0;
+        crop = (int) strtol (optarg, &end, 10);
+        if (errno || *end || end == optarg || crop < 16 || crop > 16384)
+          return usage_error ("--crop wants a side of 16 or more pixels, not '%s'", optarg);
+        break;
       case 'h': usage (stdout); return 0;
       default: return usage_error ("%s", "unknown option");
     }
@@ -382,6 +412,8 @@ irc_eval_probe_main (int argc, char **argv)
       irc_status st = irc_image_load (paths[i], &img, &err);
       if (st == IRC_OK && sets[s].synthetic)
         st = degrade_image (&img, &sets[s], (uint64_t) seed, i, sigma, &err);
+      if (st == IRC_OK && crop && (img.width > crop || img.height > crop))
+        st = center_crop (&img, crop, &err);
       if (st == IRC_OK)
         st = irc_net_new (model, img.width, img.height, &npar, &net, &err);
       if (st == IRC_OK)
