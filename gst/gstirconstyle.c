@@ -526,7 +526,7 @@ temporal_apply (GstIrconstyle * self, GstVideoFilter * filter, GstBuffer * inbuf
     GST_ELEMENT_ERROR (self, STREAM, FAILED, ("Temporal filtering failed"), ("%s", err.message));
     return FALSE;
   }
-  GST_LOG_OBJECT (self, "temporal: %d past frames, shift %+d %+d, %.1f%% replaced, %.1f%% "
+  GST_LOG_OBJECT (self, "temporal: %d past frames, shift %+.2f %+.2f, %.1f%% replaced, %.1f%% "
       "averaged, %.1f%% kept as motion", tr.history, tr.shift_x, tr.shift_y,
       100.0 * tr.replaced, 100.0 * tr.averaged, 100.0 * tr.moving);
   GST_OBJECT_LOCK (self);

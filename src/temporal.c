@@ -19,16 +19,22 @@
 #define F_BRIGHT 1u
 #define F_DARK 2u
 #define F_DISAGREE 4u
+#define F_THICK 8u
+#define F_UNANIMOUS 16u /* every past frame that sees it agrees */      /* bright, and so is all of its 3x3 neighbourhood */
 
 /* the motion window: (2 RADIUS + 1)^2 pixels */
 #define RADIUS 4
 
 /* Motion around a pixel, as shares of its window: darker pixels (rain only
- * adds light), pixels whose past disagrees, and brighter pixels beyond what
- * thin streaks cover (a bright object entering). */
-#define MAX_DARK 0.06f
+ * adds light), pixels whose past disagrees, brighter pixels beyond what
+ * thin streaks cover, and bright areas at least 3x3 pixels (an object
+ * entering brighter than what was there; a streak is thinner). Chosen on
+ * NTURain ra1 (MODELS.md, Temporal mode) and the element's moving-object
+ * tests. */
+#define MAX_DARK 0.1f
 #define MAX_DISAGREE 0.25f
 #define MAX_BRIGHT 0.6f
+#define MAX_THICK 0.15f
 
 /* global motion: 4x4-block thumbnails searched over +-COARSE_RANGE blocks,
  * then +-FINE_RANGE pixels at full resolution; none for frames whose
@@ -40,7 +46,7 @@
 
 /* automatic tolerance: this many robust standard deviations of the luma
  * noise, and at least this many levels of 255 */
-#define NOISE_SIGMAS 3.0f
+#define NOISE_SIGMAS 3.5f
 #define MIN_LEVELS 3
 
 struct irc_temporal {
@@ -52,15 +58,16 @@ struct irc_temporal {
   uint8_t *hist;                /* slots x 3 planes of 8-bit RGB */
   float *rgb;                   /* the caller's frame as float (irc_temporal_process) */
   uint8_t *flags;               /* per pixel */
-  uint16_t *ref;                /* per-pixel temporal reference luma (0-765) */
+  uint16_t *ref;                /* per-pixel temporal reference luma (0-765), in 1/64 */
   int *colsum;                  /* 3 x width: flag counts over the window's rows */
   /* global motion */
   int tw, th;                   /* thumbnail size in blocks, 0 = no motion search */
   uint16_t *thumb[2];           /* block sums of R + G + B: [cur_thumb] is the newest */
   int cur_thumb;
-  int pos_x[IRC_TEMPORAL_MAX_FRAMES + 1], pos_y[IRC_TEMPORAL_MAX_FRAMES + 1];
+  float pos_x[IRC_TEMPORAL_MAX_FRAMES + 1], pos_y[IRC_TEMPORAL_MAX_FRAMES + 1];
                                 /* each slot's view: its pixel (x, y) shows the scene
-                                   point (x + pos_x, y + pos_y) */
+                                   point (x + pos_x, y + pos_y), to a fraction of a pixel */
+  uint16_t *luma;               /* slots x plane: R + G + B of each slot */
 };
 
 static const char *const mode_names[IRC_TEMPORAL_MODE_COUNT] = {"off", "rain", "noise"};
@@ -81,6 +88,7 @@ temporal_destroy (irc_temporal *t)
   free (t->colsum);
   free (t->thumb[0]);
   free (t->thumb[1]);
+  free (t->luma);
   free (t);
 }
 
@@ -135,14 +143,15 @@ irc_temporal_new (const irc_temporal_params *params, irc_temporal **out, irc_err
     t->rgb = malloc (3 * t->plane * sizeof (float));
     t->flags = malloc (t->plane);
     t->ref = malloc (t->plane * sizeof (uint16_t));
-    t->colsum = malloc (3 * (size_t) p->width * sizeof (int));
+    t->colsum = malloc (4 * (size_t) p->width * sizeof (int));
     t->tw = p->width / BLOCK, t->th = p->height / BLOCK;
     if (t->tw < MIN_THUMB || t->th < MIN_THUMB)
       t->tw = t->th = 0;
     const size_t tn = (size_t) t->tw * t->th;
     t->thumb[0] = malloc ((tn ? tn : 1) * sizeof (uint16_t));
     t->thumb[1] = malloc ((tn ? tn : 1) * sizeof (uint16_t));
-    if (!t->hist || !t->rgb || !t->flags || !t->ref || !t->colsum || !t->thumb[0]
+    t->luma = malloc ((size_t) t->slots * t->plane * sizeof (uint16_t));
+    if (!t->luma || !t->hist || !t->rgb || !t->flags || !t->ref || !t->colsum || !t->thumb[0]
         || !t->thumb[1]) {
       const int slots = t->slots;
       temporal_destroy (t);
@@ -172,8 +181,7 @@ slot_plane (const irc_temporal *t, int s, int c)
 static inline int
 luma_at (const irc_temporal *t, int s, size_t i)
 {
-  const uint8_t *p = t->hist + (size_t) s * 3 * t->plane + i;
-  return p[0] + p[t->plane] + p[2 * t->plane];
+  return t->luma[(size_t) s * t->plane + i];
 }
 
 /* The 4x4-block luma sums of slot @s into @thumb. */
@@ -231,14 +239,27 @@ shift_cost_full (const irc_temporal *t, int cur, int prev, int dx, int dy)
   return n ? (double) sum / (double) n : 1e30;
 }
 
+/* The vertex of the parabola through (-1, @l), (0, @c), (1, @r), within
+ * half a step of 0 (0 when @c is not a minimum). */
+static float
+vertex (double l, double c, double r)
+{
+  const double d = l - 2.0 * c + r;
+  if (!(d > 0.0) || l < c || r < c || l >= 1e29 || r >= 1e29)
+    return 0.0f;
+  const double v = 0.5 * (l - r) / d;
+  return (float) (v < -0.5 ? -0.5 : v > 0.5 ? 0.5 : v);
+}
+
 /* The global shift of slot @cur against slot @prev, whose thumbnail is
  * t->thumb[!cur_thumb]: the (dx, dy) for which the current pixel (x, y)
- * best matches the previous frame's (x + dx, y + dy). Ties keep the
- * smaller shift, so a still or flat view gives (0, 0). */
+ * best matches the previous frame's (x + dx, y + dy), to a fraction of a
+ * pixel (a parabola through the costs around the best whole shift). Ties
+ * keep the smaller shift, so a still or flat view gives (0, 0). */
 static void
-global_shift (irc_temporal *t, int cur, int prev, int *dx, int *dy)
+global_shift (irc_temporal *t, int cur, int prev, float *dx, float *dy)
 {
-  *dx = *dy = 0;
+  *dx = *dy = 0.0f;
   if (!t->tw)
     return;
   const uint16_t *a = t->thumb[t->cur_thumb], *b = t->thumb[!t->cur_thumb];
@@ -253,26 +274,41 @@ global_shift (irc_temporal *t, int cur, int prev, int *dx, int *dy)
         if (c < best)
           best = c, cx = x, cy = y;
       }
-  int fx = cx * BLOCK, fy = cy * BLOCK;
-  best = shift_cost_full (t, cur, prev, fx, fy);
-  int bx = fx, by = fy;
-  for (int y = fy - FINE_RANGE; y <= fy + FINE_RANGE; y++)
-    for (int x = fx - FINE_RANGE; x <= fx + FINE_RANGE; x++) {
-      if (x == fx && y == fy)
-        continue;
-      const double c = shift_cost_full (t, cur, prev, x, y);
-      if (c < best)
-        best = c, bx = x, by = y;
+  /* whole pixels around the coarse shift; costs kept for the fraction */
+  enum { N = 2 * FINE_RANGE + 3 };
+  double cost[N][N];
+  const int fx = cx * BLOCK, fy = cy * BLOCK;
+  for (int j = 0; j < N; j++)
+    for (int i = 0; i < N; i++)
+      cost[j][i] = 1e30;
+  int bi = FINE_RANGE + 1, bj = FINE_RANGE + 1;
+  best = 1e31;
+  for (int j = 1; j < N - 1; j++)
+    for (int i = 1; i < N - 1; i++) {
+      const int x = fx + i - FINE_RANGE - 1, y = fy + j - FINE_RANGE - 1;
+      cost[j][i] = shift_cost_full (t, cur, prev, x, y);
+      if (cost[j][i] < best
+          || (cost[j][i] == best && abs (x) + abs (y) < abs (fx + bi - FINE_RANGE - 1)
+              + abs (fy + bj - FINE_RANGE - 1)))
+        best = cost[j][i], bi = i, bj = j;
     }
-  *dx = bx, *dy = by;
+  const int bx = fx + bi - FINE_RANGE - 1, by = fy + bj - FINE_RANGE - 1;
+  /* the neighbours on the grid's rim, when the best lies there */
+  if (bi == 1 || bi == N - 2)
+    cost[bj][bi == 1 ? 0 : N - 1] = shift_cost_full (t, cur, prev, bi == 1 ? bx - 1 : bx + 1, by);
+  if (bj == 1 || bj == N - 2)
+    cost[bj == 1 ? 0 : N - 1][bi] = shift_cost_full (t, cur, prev, bx, bj == 1 ? by - 1 : by + 1);
+  *dx = (float) bx + vertex (cost[bj][bi - 1], cost[bj][bi], cost[bj][bi + 1]);
+  *dy = (float) by + vertex (cost[bj - 1][bi], cost[bj][bi], cost[bj + 1][bi]);
 }
 
 /* The tolerance in luma sums (0-765): the caller's, else NOISE_SIGMAS
  * robust standard deviations of the noise, from the median absolute
  * difference to the (aligned) previous frame over a grid of pixels. */
 static int
-tolerance (const irc_temporal *t, int cur, int prev, int dx, int dy)
+tolerance (const irc_temporal *t, int cur, int prev, float fdx, float fdy)
 {
+  const int dx = (int) lroundf (fdx), dy = (int) lroundf (fdy);
   if (t->p.tolerance > 0.0f)
     return (int) lroundf (t->p.tolerance * 765.0f);
   const int W = t->p.width, H = t->p.height;
@@ -299,10 +335,10 @@ tolerance (const irc_temporal *t, int cur, int prev, int dx, int dy)
 
 /* Sorts up to IRC_TEMPORAL_MAX_FRAMES + 1 values (insertion sort). */
 static inline void
-sort_small (int *v, int n)
+sort_small (float *v, int n)
 {
   for (int i = 1; i < n; i++) {
-    const int x = v[i];
+    const float x = v[i];
     int j = i - 1;
     while (j >= 0 && v[j] > x) {
       v[j + 1] = v[j];
@@ -323,6 +359,7 @@ count_row (irc_temporal *t, int y, int sign)
     cs[x] += sign * (f[x] & F_BRIGHT ? 1 : 0);
     cs[W + x] += sign * (f[x] & F_DARK ? 1 : 0);
     cs[2 * W + x] += sign * (f[x] & F_DISAGREE ? 1 : 0);
+    cs[3 * W + x] += sign * (f[x] & F_THICK ? 1 : 0);
   }
 }
 
@@ -345,6 +382,13 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
     for (size_t i = 0; i < plane; i++)
       d[i] = to_u8 (s[i]);
   }
+  {
+    uint16_t *l = t->luma + (size_t) cur * plane;
+    const uint8_t *r = slot_plane (t, cur, 0), *g = slot_plane (t, cur, 1),
+        *b = slot_plane (t, cur, 2);
+    for (size_t i = 0; i < plane; i++)
+      l[i] = (uint16_t) (r[i] + g[i] + b[i]);
+  }
   t->cur_thumb = !t->cur_thumb;
   if (t->tw)
     make_thumb (t, cur, t->thumb[t->cur_thumb]);
@@ -352,61 +396,93 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
   if (n == 0) {
     t->newest = cur;
     t->count = 1;
-    t->pos_x[cur] = t->pos_y[cur] = 0;
+    t->pos_x[cur] = t->pos_y[cur] = 0.0f;
     return IRC_OK;
   }
-  int sx, sy;
+  float sx, sy;
   global_shift (t, cur, t->newest, &sx, &sy);
   t->pos_x[cur] = t->pos_x[t->newest] + sx;
   t->pos_y[cur] = t->pos_y[t->newest] + sy;
   /* the past frames, newest first: their slots and where the current
-   * pixel (x, y) lies in each, (x + ox, y + oy) */
-  int past[IRC_TEMPORAL_MAX_FRAMES], ox[IRC_TEMPORAL_MAX_FRAMES], oy[IRC_TEMPORAL_MAX_FRAMES];
+   * pixel (x, y) lies in each, (x + ix + fx, y + iy + fy) with the
+   * fractions fx, fy in [0, 1): read bilinearly */
+  int past[IRC_TEMPORAL_MAX_FRAMES], ix[IRC_TEMPORAL_MAX_FRAMES], iy[IRC_TEMPORAL_MAX_FRAMES];
+  float w00[IRC_TEMPORAL_MAX_FRAMES], w01[IRC_TEMPORAL_MAX_FRAMES],
+      w10[IRC_TEMPORAL_MAX_FRAMES], w11[IRC_TEMPORAL_MAX_FRAMES];
   for (int k = 0; k < n; k++) {
     past[k] = (t->newest - k + t->slots) % t->slots;
-    ox[k] = t->pos_x[cur] - t->pos_x[past[k]];
-    oy[k] = t->pos_y[cur] - t->pos_y[past[k]];
+    const float ox = t->pos_x[cur] - t->pos_x[past[k]], oy = t->pos_y[cur] - t->pos_y[past[k]];
+    ix[k] = (int) floorf (ox), iy[k] = (int) floorf (oy);
+    const float fx = ox - (float) ix[k], fy = oy - (float) iy[k];
+    w00[k] = (1 - fx) * (1 - fy), w01[k] = fx * (1 - fy);
+    w10[k] = (1 - fx) * fy, w11[k] = fx * fy;
   }
-  const int tol = tolerance (t, cur, past[0], ox[0], oy[0]);
+  const int tol = tolerance (t, cur, past[0], t->pos_x[cur] - t->pos_x[past[0]],
+      t->pos_y[cur] - t->pos_y[past[0]]);
+  const float ftol = (float) tol;
   const uint8_t *pc[3], *pp[IRC_TEMPORAL_MAX_FRAMES][3];
+  const uint16_t *pl[IRC_TEMPORAL_MAX_FRAMES];
   for (int c = 0; c < 3; c++) {
     pc[c] = slot_plane (t, cur, c);
     for (int k = 0; k < n; k++)
       pp[k][c] = slot_plane (t, past[k], c);
   }
+  for (int k = 0; k < n; k++)
+    pl[k] = t->luma + (size_t) past[k] * plane;
+  const uint16_t *lcur = t->luma + (size_t) cur * plane;
+
+/* the four neighbours of past frame k's point for pixel (x, y), or skip it
+ * (continue) when that point lies outside the frame; the last row and
+ * column repeat */
+#define PAST_POINT(k, x, y) \
+  const int px_ = (x) + ix[k], py_ = (y) + iy[k]; \
+  if (px_ < 0 || py_ < 0 || px_ >= W || py_ >= H) \
+    continue; \
+  const size_t j00 = (size_t) py_ * W + px_; \
+  const size_t j01 = j00 + (px_ + 1 < W ? 1 : 0); \
+  const size_t j10 = j00 + (py_ + 1 < H ? (size_t) W : 0), j11 = j10 + (j01 - j00)
+#define BILINEAR(p, k) \
+  (w00[k] * (p)[j00] + w01[k] * (p)[j01] + w10[k] * (p)[j10] + w11[k] * (p)[j11])
 
   /* pass 1: the reference and the flags, over the past frames that see
    * the pixel */
   for (int y = 0; y < H; y++)
     for (int x = 0; x < W; x++) {
       const size_t i = (size_t) y * W + x;
-      int v[IRC_TEMPORAL_MAX_FRAMES + 1], lp[IRC_TEMPORAL_MAX_FRAMES];
-      const int lc = pc[0][i] + pc[1][i] + pc[2][i];
+      float v[IRC_TEMPORAL_MAX_FRAMES + 1], lp[IRC_TEMPORAL_MAX_FRAMES];
+      const float lc = lcur[i];
       int m = 0;
       v[0] = lc;
       for (int k = 0; k < n; k++) {
-        const int px = x + ox[k], py = y + oy[k];
-        if (px < 0 || py < 0 || px >= W || py >= H)
-          continue;
-        const size_t j = (size_t) py * W + px;
-        lp[m] = pp[k][0][j] + pp[k][1][j] + pp[k][2][j];
+        PAST_POINT (k, x, y);
+        lp[m] = BILINEAR (pl[k], k);
         v[m + 1] = lp[m];
         m++;
       }
       sort_small (v, m + 1);
-      const int ref = v[m / 2];   /* the lower median */
+      const float ref = v[m / 2];   /* the lower median */
       int agree = 0;
       for (int k = 0; k < m; k++)
-        agree += abs (lp[k] - ref) <= tol;
+        agree += fabsf (lp[k] - ref) <= ftol;
       /* static: every past frame that sees it but at most one agrees */
       const int disagree = m == 0 || agree < (m > 1 ? m - 1 : 1);
-      t->ref[i] = (uint16_t) ref;
-      t->flags[i] = (uint8_t) ((lc > ref + tol ? F_BRIGHT : 0) | (lc < ref - tol ? F_DARK : 0)
-          | (disagree ? F_DISAGREE : 0));
+      t->ref[i] = (uint16_t) lroundf (ref * 64.0f);
+      t->flags[i] = (uint8_t) ((lc > ref + ftol ? F_BRIGHT : 0)
+          | (lc < ref - ftol ? F_DARK : 0) | (disagree ? F_DISAGREE : 0)
+          | (m > 0 && agree == m ? F_UNANIMOUS : 0));
     }
 
   /* passes 2 and 3, row by row: the window's flag counts, then the output */
-  memset (t->colsum, 0, 3 * (size_t) W * sizeof (int));
+  /* bright areas three pixels wide and high or more: wider than a streak
+   * (an object entering brighter than what was there) */
+  for (int y = 1; y + 1 < H; y++)
+    for (int x = 1; x + 1 < W; x++) {
+      const uint8_t *f = t->flags + (size_t) y * W + x;
+      if (f[-W - 1] & f[-W] & f[-W + 1] & f[-1] & f[0] & f[1] & f[W - 1] & f[W] & f[W + 1]
+          & F_BRIGHT)
+        t->flags[(size_t) y * W + x] |= F_THICK;
+    }
+  memset (t->colsum, 0, 4 * (size_t) W * sizeof (int));
   for (int y = 0; y < RADIUS && y < H; y++)
     count_row (t, y, 1);
   const int *cs = t->colsum;
@@ -417,20 +493,20 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
     if (y - RADIUS - 1 >= 0)
       count_row (t, y - RADIUS - 1, -1);
     const int rows = (y + RADIUS < H ? y + RADIUS : H - 1) - (y - RADIUS > 0 ? y - RADIUS : 0) + 1;
-    int sb = 0, sd = 0, sm = 0;
+    int sb = 0, sd = 0, sm = 0, sk = 0;
     for (int x = 0; x < RADIUS && x < W; x++)
-      sb += cs[x], sd += cs[W + x], sm += cs[2 * W + x];
+      sb += cs[x], sd += cs[W + x], sm += cs[2 * W + x], sk += cs[3 * W + x];
     for (int x = 0; x < W; x++) {
       const int add = x + RADIUS, sub = x - RADIUS - 1;
       if (add < W)
-        sb += cs[add], sd += cs[W + add], sm += cs[2 * W + add];
+        sb += cs[add], sd += cs[W + add], sm += cs[2 * W + add], sk += cs[3 * W + add];
       if (sub >= 0)
-        sb -= cs[sub], sd -= cs[W + sub], sm -= cs[2 * W + sub];
+        sb -= cs[sub], sd -= cs[W + sub], sm -= cs[2 * W + sub], sk -= cs[3 * W + sub];
       const size_t i = (size_t) y * W + x;
       const unsigned f = t->flags[i];
       const float area = (float) rows
           * ((x + RADIUS < W ? x + RADIUS : W - 1) - (x - RADIUS > 0 ? x - RADIUS : 0) + 1);
-      if ((f & F_DISAGREE) || sd > MAX_DARK * area || sm > MAX_DISAGREE * area
+      if ((f & F_DISAGREE) || sk > MAX_THICK * area || sd > MAX_DARK * area || sm > MAX_DISAGREE * area
           || sb > MAX_BRIGHT * area) {
         moving++;
         continue;
@@ -438,35 +514,38 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
       if (f & F_DARK)
         continue;
       const int with_current = !(f & F_BRIGHT);
-      if (!with_current && t->p.mode != IRC_TEMPORAL_RAIN)
+      /* a streak is replaced only where every past frame agrees: one that
+       * does not may be an object that arrived a frame ago */
+      if (!with_current && (t->p.mode != IRC_TEMPORAL_RAIN || !(f & F_UNANIMOUS)))
         continue;
       /* the mean of the frames that agree with the reference */
-      const int ref = t->ref[i];
-      int sum[3] = {0, 0, 0}, m = 0;
+      const float ref = t->ref[i] * (1.0f / 64.0f);
+      float sum[3] = {0, 0, 0};
+      int m = 0;
       if (with_current) {
         sum[0] = pc[0][i], sum[1] = pc[1][i], sum[2] = pc[2][i];
         m = 1;
       }
       for (int k = 0; k < n; k++) {
-        const int px = x + ox[k], py = y + oy[k];
-        if (px < 0 || py < 0 || px >= W || py >= H)
-          continue;
-        const size_t j = (size_t) py * W + px;
-        const int a = pp[k][0][j], b = pp[k][1][j], c = pp[k][2][j];
-        if (abs (a + b + c - ref) <= tol) {
-          sum[0] += a, sum[1] += b, sum[2] += c;
+        PAST_POINT (k, x, y);
+        if (fabsf (BILINEAR (pl[k], k) - ref) <= ftol) {
+          sum[0] += BILINEAR (pp[k][0], k);
+          sum[1] += BILINEAR (pp[k][1], k);
+          sum[2] += BILINEAR (pp[k][2], k);
           m++;
         }
       }
       const float scale = 1.0f / (255.0f * (float) m);
       for (int c = 0; c < 3; c++)
-        rgb[c * plane + i] = (float) sum[c] * scale;
+        rgb[c * plane + i] = sum[c] * scale;
       if (with_current)
         averaged++;
       else
         replaced++;
     }
   }
+#undef PAST_POINT
+#undef BILINEAR
   t->newest = cur;
   t->count = n + 1 < t->p.frames ? n + 1 : t->p.frames;
   if (result) {

@@ -18,21 +18,23 @@
  *    the tolerance of the reference, and no motion is seen around it: within
  *    a 9x9 window few pixels have a disagreeing past or are darker than
  *    their reference (rain only adds light; moving edges and shadows take
- *    it away), and not most of them are brighter (a bright object entering,
- *    not thin streaks);
+ *    it away), not most of them are brighter, and few belong to a bright
+ *    area 3x3 pixels or larger (an object entering, brighter than what was
+ *    there: a streak is thinner);
  *  - on a static pixel: when the current frame is brighter than the
- *    reference by more than the tolerance (IRC_TEMPORAL_RAIN only), replaces
- *    it by the mean of the past frames that agree with the reference; when it
- *    agrees itself, by the mean of all agreeing frames, current included (a
- *    temporal denoise); when it is darker, keeps it;
+ *    reference by more than the tolerance and every past frame agrees
+ *    (IRC_TEMPORAL_RAIN only), replaces it by the mean of the past frames;
+ *    when it agrees itself, by the mean of all agreeing frames, current
+ *    included (a temporal denoise); otherwise keeps it;
  *  - everywhere else (moving objects, motion the global shift does not
  *    explain such as a zoom or parallax, a changing background) keeps the
  *    frame as it came.
  *
- * The tolerance follows the footage's own noise (three times a robust
- * estimate of its standard deviation from the difference to the previous
- * frame, at least 3 levels of 255) unless set. Decisions use the mean of R,
- * G and B; replacements apply to all three channels.
+ * Past frames are read at the measured shift to a fraction of a pixel
+ * (bilinearly). The tolerance follows the footage's own noise (3.5 times a
+ * robust estimate of its standard deviation, from the difference to the
+ * aligned previous frame, at least 3 levels of 255) unless set. Decisions
+ * use the sum of R, G and B; replacements apply to all three channels.
  *
  * The history must not outlive the footage it describes: call
  * irc_temporal_reset() at every scene cut, seek/flush, discontinuity or
@@ -102,9 +104,10 @@ void irc_temporal_reset (irc_temporal *temporal);
 /** What the filter did to one frame. Shares are of the frame's pixels. */
 typedef struct {
   int history;                  /**< past frames compared (0 after a reset) */
-  /** The view's shift against the previous frame: the current pixel (x, y)
-   * matched the previous frame's (x + shift_x, y + shift_y). */
-  int shift_x, shift_y;
+  /** The view's shift against the previous frame, to a fraction of a
+   * pixel: the current pixel (x, y) matched the previous frame's
+   * (x + shift_x, y + shift_y). */
+  float shift_x, shift_y;
   float tolerance;              /**< the tolerance used, in [0, 1] */
   float replaced;               /**< share replaced as rain */
   float averaged;               /**< share averaged over agreeing frames */

@@ -25,7 +25,9 @@
  * With --temporal MODE (rain or noise) the last stream given is also run
  * through libirc's temporal filter (irc/temporal.h) here, timed, and
  * reported as one more output: the element's result with that mode, as
- * the element runs the same filter on the network's output. */
+ * the element runs the same filter on the network's output. --median N adds
+ * the plain causal per-pixel median of the last N frames of the last stream
+ * given (no motion handling), for comparison. */
 #include "irc/temporal.h"
 
 #include <math.h>
@@ -273,7 +275,7 @@ int
 main (int argc, char **argv)
 {
   irc_temporal_mode mode = IRC_TEMPORAL_OFF;
-  int frames = 4, a = 1, verbose = 0;
+  int frames = 4, a = 1, verbose = 0, median_n = 0;
   for (; a < argc && !strncmp (argv[a], "--", 2); a++) {
     if (!strcmp (argv[a], "--temporal") && a + 1 < argc) {
       const char *m = argv[++a];
@@ -283,6 +285,12 @@ main (int argc, char **argv)
           mode = (irc_temporal_mode) k;
       if (mode == IRC_TEMPORAL_MODE_COUNT) {
         fprintf (stderr, "irc-video-stats: unknown temporal mode %s (off, rain, noise)\n", m);
+        return 2;
+      }
+    } else if (!strcmp (argv[a], "--median") && a + 1 < argc) {
+      median_n = atoi (argv[++a]);
+      if (median_n < 1 || median_n > 64) {
+        fprintf (stderr, "irc-video-stats: --median takes 1 to 64 frames\n");
         return 2;
       }
     } else if (!strcmp (argv[a], "--verbose")) {
@@ -301,7 +309,7 @@ main (int argc, char **argv)
   }
   const size_t frame_bytes = (size_t) w * h * 3;
   const int nstreams = argc - a - 1;
-  stream *s = calloc ((size_t) nstreams + 1, sizeof *s);
+  stream *s = calloc ((size_t) nstreams + 2, sizeof *s);
   if (!s)
     return 1;
   for (int k = 0; k < nstreams; k++)
@@ -342,7 +350,7 @@ main (int argc, char **argv)
       ms += (t1.tv_sec - t0.tv_sec) * 1e3 + (t1.tv_nsec - t0.tv_nsec) * 1e-6;
       replaced += r.replaced, averaged += r.averaged, moving += r.moving;
       if (verbose)
-        printf ("frame %zu: shift %+d %+d, tolerance %.1f, %.1f%% replaced, %.1f%% averaged, "
+        printf ("frame %zu: shift %+.2f %+.2f, tolerance %.1f, %.1f%% replaced, %.1f%% averaged, "
             "%.1f%% motion\n", f, r.shift_x, r.shift_y, 765 * r.tolerance, 100 * r.replaced,
             100 * r.averaged, 100 * r.moving);
       tol += r.tolerance;
@@ -353,6 +361,33 @@ main (int argc, char **argv)
         dst->name, src->name, ms, 100 * replaced / dst->frames, 100 * averaged / dst->frames,
         100 * moving / dst->frames, 765 * tol / dst->frames);
     irc_temporal_free (&t);
+  }
+  if (median_n) {
+    const stream *src = &s[nstreams - 1];
+    stream *dst = &s[total++];
+    static char name[48];
+    snprintf (name, sizeof name, "causal median of %d", median_n);
+    dst->name = name;
+    dst->frames = src->frames;
+    dst->data = malloc (src->frames * frame_bytes);
+    if (!dst->data)
+      return 1;
+    for (size_t t = 0; t < src->frames; t++) {
+      const size_t t0 = t + 1 >= (size_t) median_n ? t + 1 - median_n : 0, n = t + 1 - t0;
+      for (size_t i = 0; i < frame_bytes; i++) {
+        uint8_t v[64];
+        for (size_t k = 0; k < n; k++) {
+          const uint8_t x = src->data[(t0 + k) * frame_bytes + i];
+          size_t j = k;
+          while (j > 0 && v[j - 1] > x) {
+            v[j] = v[j - 1];
+            j--;
+          }
+          v[j] = x;
+        }
+        dst->data[t * frame_bytes + i] = v[(n - 1) / 2];
+      }
+    }
   }
   uint8_t *med = median_frame (&s[0], frame_bytes);
   if (!med)
