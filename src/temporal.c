@@ -518,6 +518,22 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
        * does not may be an object that arrived a frame ago */
       if (!with_current && (t->p.mode != IRC_TEMPORAL_RAIN || !(f & F_UNANIMOUS)))
         continue;
+      /* nor next to a brighter pixel whose past does not agree: the edge of
+       * something bright moving a pixel a frame */
+      if (!with_current) {
+        int edge = 0;
+        for (int dy = -1; dy <= 1 && !edge; dy++)
+          for (int dx = -1; dx <= 1; dx++) {
+            const int nx = x + dx, ny = y + dy;
+            if (nx < 0 || ny < 0 || nx >= W || ny >= H)
+              continue;
+            const unsigned g = t->flags[(size_t) ny * W + nx];
+            if ((g & F_BRIGHT) && !(g & F_UNANIMOUS))
+              edge = 1;
+          }
+        if (edge)
+          continue;
+      }
       /* the mean of the frames that agree with the reference */
       const float ref = t->ref[i] * (1.0f / 64.0f);
       float sum[3] = {0, 0, 0};

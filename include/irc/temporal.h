@@ -76,9 +76,9 @@ typedef struct {
   irc_matrix matrix;            /**< YUV formats only */
   int full_range;               /**< YUV formats only: 0 = limited range, 1 = full */
   irc_temporal_mode mode;
-  /** Past frames kept and compared, 1 to IRC_TEMPORAL_MAX_FRAMES. More
-   * remove more rain and noise on a static view; fewer follow a changing
-   * one sooner. */
+  /** Past frames kept and compared, 1 to IRC_TEMPORAL_MAX_FRAMES (3 by
+   * default). More average more noise away on a still view; fewer follow a
+   * moving or changing one better (on a panning clip 3 did best). */
   int frames;
   /** Agreement tolerance in [0, 1] (1 = full scale): 0 = from the
    * footage's noise, frame by frame. */
@@ -86,7 +86,7 @@ typedef struct {
 } irc_temporal_params;
 
 #define IRC_TEMPORAL_DEFAULTS \
-  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_TEMPORAL_RAIN, 4, 0.0f }
+  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_TEMPORAL_RAIN, 3, 0.0f }
 
 typedef struct irc_temporal irc_temporal;
 

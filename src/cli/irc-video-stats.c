@@ -275,7 +275,7 @@ int
 main (int argc, char **argv)
 {
   irc_temporal_mode mode = IRC_TEMPORAL_OFF;
-  int frames = 4, a = 1, verbose = 0, median_n = 0;
+  int frames = 3, a = 1, verbose = 0, median_n = 0;
   for (; a < argc && !strncmp (argv[a], "--", 2); a++) {
     if (!strcmp (argv[a], "--temporal") && a + 1 < argc) {
       const char *m = argv[++a];
