@@ -6,7 +6,10 @@
 # TASK selects the sets: derain, dehaze, denoise, deblur, or auto (all of
 # them). OUT_DIR (default eval-results/) receives one CSV per set, with
 # per-image figures. THREADS in the environment caps irc-eval's threads
-# (default: all cores). Needs a build (build/) and ../shared/data/eval.
+# (default: all cores). ROUTE=DIR measures task=auto as the element runs it
+# (irc-eval --route: DIR's detector reads each image, which its per-task model
+# restores; MODEL takes mixtures and doubt). Needs a build (build/) and
+# ../shared/data/eval.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 task="${1:?usage: evaluate-models.sh TASK MODEL.safetensors [OUT_DIR]}"
@@ -25,7 +28,10 @@ name="$(basename "$model" .safetensors)"
 measure() {
   local label="$1"; shift
   local csv="$out/$name-$(echo "$label" | tr -c 'a-zA-Z0-9\n' '-').csv"
-  "$eval_bin" --model "$model" --threads "${THREADS:-0}" --seed 0 --csv "$csv" "$@" >/dev/null
+  local route=()
+  [ -n "${ROUTE:-}" ] && route=(--route "$ROUTE")
+  "$eval_bin" --model "$model" --threads "${THREADS:-0}" --seed 0 --csv "$csv" "${route[@]}" "$@" \
+    >/dev/null 2>"$csv.log" || { cat "$csv.log" >&2; return 1; }
   # the CSV's last row is the mean over the images
   tail -n 1 "$csv" | awk -F, -v label="$label" '{
     printf "| %s | %.2f dB / %.3f | %.2f dB / %.3f | %+.2f dB | %.2f / %.2f dB (%+.2f) |\n",
@@ -41,6 +47,7 @@ fi
 if [ "$task" = dehaze ] || [ "$task" = auto ]; then
   measure "sots5 (real haze)" --pairs "$data/sots5/input" "$data/sots5/target"
   measure "CBSD68 haze" --clean "$cbsd" --degrade haze --quantize
+  measure "dense_haze5 (real dense haze)" --pairs "$data/dense_haze5/input" "$data/dense_haze5/target"
 fi
 if [ "$task" = denoise ] || [ "$task" = auto ]; then
   for sigma in 15 25 50; do
@@ -52,6 +59,7 @@ if [ "$task" = denoise ] || [ "$task" = auto ]; then
   done
 fi
 if [ "$task" = deblur ] || [ "$task" = auto ]; then
+  measure "reds_blur (real blur)" --pairs "$data/reds_blur/input" "$data/reds_blur/target"
   for k in "$root"/../shared/data/kernels/levin09/kernel_0[1-8].txt; do
     measure "CBSD68 blur $(basename "$k" .txt)" --clean "$cbsd" --degrade blur --kernel "$k" --quantize
   done

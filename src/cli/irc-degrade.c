@@ -32,6 +32,7 @@ usage (FILE *fp)
       "  noise        Gaussian noise, sigma 0-50 unless --sigma\n"
       "  blur         camera-shake blur (random trajectory, or --kernel/--kernels)\n"
       "  mix          one of rain/haze/noise/blur at random, sometimes two\n"
+      "  haze-dense   dense, patchy fog (Dense-Haze-like)\n"
       "\n"
       "Options:\n"
       "  -t, --task TASK      the degradation (required)\n"

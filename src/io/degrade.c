@@ -1,5 +1,5 @@
 /* degrade: the synthetic degradation generators the models are trained on.
- * Their realism decides real-world quality (docs: DEGRADATIONS.md), so each
+ * Their realism decides real-world quality (MODELS.md measures it), so each
  * follows how the benchmark sets were made and how real footage looks. */
 #include "io/degrade.h"
 
@@ -256,6 +256,23 @@ irc_haze_sample (irc_haze_params *p, irc_rng *rng)
   p->horizon = irc_rng_range (rng, 0.0f, 0.6f);
   p->field_scale = irc_rng_range (rng, 0.15f, 0.6f);
   p->field_seed = irc_rng_u64 (rng);
+}
+
+void
+irc_haze_sample_dense (irc_haze_params *p, irc_rng *rng)
+{
+  irc_haze_sample (p, rng);
+  p->beta = irc_rng_range (rng, 0.35f, 0.9f);
+  p->depth_near = irc_rng_range (rng, 1.5f, 3.0f);
+  p->depth_far = p->depth_near + irc_rng_range (rng, 1.0f, 4.0f);
+  const float a = irc_rng_range (rng, 0.75f, 0.95f);
+  const float blue = irc_rng_range (rng, 0.0f, 0.08f);   /* fog scatters blue a little more */
+  p->airlight[0] = clampf (a - blue, 0.0f, 1.0f);
+  p->airlight[1] = clampf (a - 0.3f * blue, 0.0f, 1.0f);
+  p->airlight[2] = clampf (a + 0.5f * blue, 0.0f, 1.0f);
+  p->w_field = irc_rng_range (rng, 0.5f, 1.2f);
+  p->field_scale = irc_rng_range (rng, 0.08f, 0.35f);
+  p->w_vertical = irc_rng_range (rng, 0.0f, 0.6f);
 }
 
 irc_status
@@ -1297,7 +1314,7 @@ irc_degrade_blur (float *rgb, int width, int height, const irc_blur_params *p,
 /* ------------------------------------------------------ tasks and plans */
 
 static const char *const task_names[] = {
-  "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix",
+  "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix", "haze-dense",
 };
 
 irc_status
@@ -1351,7 +1368,10 @@ plan_step (irc_plan *plan, int kind, float heaviness, const irc_plan_options *o,
       irc_rain_sample (&plan->rain, heaviness, rng);
       return IRC_OK;
     case IRC_DEG_HAZE:
-      irc_haze_sample (&plan->haze, rng);
+      if (o->haze_dense_prob > 0.0f && irc_rng_uniform (rng) < o->haze_dense_prob)
+        irc_haze_sample_dense (&plan->haze, rng);
+      else
+        irc_haze_sample (&plan->haze, rng);
       return IRC_OK;
     case IRC_DEG_NOISE:
       irc_noise_sample (&plan->noise, rng);
@@ -1393,6 +1413,12 @@ irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
     case IRC_TASK_RAIN_LIGHT: st = plan_step (plan, IRC_DEG_RAIN, 0.0f, o, rng, err); break;
     case IRC_TASK_RAIN_HEAVY: st = plan_step (plan, IRC_DEG_RAIN, 1.0f, o, rng, err); break;
     case IRC_TASK_HAZE: st = plan_step (plan, IRC_DEG_HAZE, 0.0f, o, rng, err); break;
+    case IRC_TASK_HAZE_DENSE: {
+      irc_plan_options dense = *o;
+      dense.haze_dense_prob = 1.0f;
+      st = plan_step (plan, IRC_DEG_HAZE, 0.0f, &dense, rng, err);
+      break;
+    }
     case IRC_TASK_NOISE: st = plan_step (plan, IRC_DEG_NOISE, 0.0f, o, rng, err); break;
     case IRC_TASK_BLUR: st = plan_step (plan, IRC_DEG_BLUR, 0.0f, o, rng, err); break;
     case IRC_TASK_MIX: {

@@ -127,6 +127,11 @@ typedef struct {
 
 void irc_haze_preset (irc_haze_params *p);
 void irc_haze_sample (irc_haze_params *p, irc_rng *rng);
+/** Draws dense haze as real thick fog looks (NTIRE Dense-Haze): scattering
+ * 2-5x the RESIDE range over a nearer, shallower depth range, so little of
+ * the scene survives, a patchy density (strong, small-scale random field)
+ * and a white to blue-grey airlight. */
+void irc_haze_sample_dense (irc_haze_params *p, irc_rng *rng);
 irc_status irc_degrade_haze (float *rgb, int width, int height,
     const irc_haze_params *p, irc_error *err);
 /** The normalised depth proxy in [0, 1] (0 near, 1 far) into @depth
@@ -200,9 +205,11 @@ typedef enum {
   IRC_TASK_NOISE,
   IRC_TASK_BLUR,
   IRC_TASK_MIX,          /**< one of rain/haze/noise/blur at random, sometimes two */
+  IRC_TASK_HAZE_DENSE,   /**< dense, patchy fog (irc_haze_sample_dense) */
 } irc_task;
 
-/** Parses "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix". */
+/** Parses "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix",
+ * "haze-dense". */
 irc_status irc_task_from_name (const char *name, irc_task *task, irc_error *err);
 const char *irc_task_name (irc_task task);
 
@@ -215,6 +222,8 @@ typedef struct {
   float sigma_min, sigma_max;  /**< noise task: Gaussian sigma range, 0-255 units */
   float mix_two_prob;          /**< mix: chance of two degradations instead of one */
   float rain_heavy_prob;       /**< rain and mix: chance that a rain draw is heavy rather than light */
+  float haze_dense_prob;       /**< haze and mix: chance that a haze draw is dense
+                                    (irc_haze_sample_dense); 0 draws no extra number */
 } irc_plan_options;
 
 void irc_plan_options_init (irc_plan_options *o);

@@ -58,6 +58,7 @@ options_for (irc_plan_options *o, const trd_degradation *deg)
   o->n_kernels = deg->kernels ? deg->n_kernels : 0;
   o->kernel_prob = deg->kernel_prob;
   o->rain_heavy_prob = deg->heavy_prob;
+  o->haze_dense_prob = deg->haze_dense_prob;
 }
 
 void

@@ -37,6 +37,7 @@ typedef struct {
   float pairs_prob;                /* chance that a sample is cut from the paired folders
                                       rather than a synthetic draw (0: no rule, every
                                       image equally likely, paired or clean) */
+  float haze_dense_prob;           /* dehaze, auto: chance that a haze draw is dense */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

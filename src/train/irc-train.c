@@ -41,7 +41,7 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_COUNT
+  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_DENSE_HAZE_PROB, O_COUNT
 };
 
 static const struct {
@@ -65,6 +65,7 @@ static const struct {
   [O_COMPRESS_PROB] = { "compress-prob", 1 }, [O_COMPRESS_QUALITY] = { "compress-quality", 1 },
   [O_LOSS] = { "loss", 1 }, [O_HEAVY_PROB] = { "heavy-prob", 1 },
   [O_PAIRS_PROB] = { "pairs-prob", 1 }, [O_OBJECTIVE] = { "objective", 1 },
+  [O_DENSE_HAZE_PROB] = { "dense-haze-prob", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -90,6 +91,7 @@ typedef struct {
   double lr, lr_min, ema_decay;
   float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob, heavy_prob;
   float pairs_prob;                /* 0: no rule (every image equally likely) */
+  float dense_haze_prob;
   int compress_quality_min, compress_quality_max;
   const char *kernels, *val, *val_pairs[2], *init;
   int64_t val_every, save_every, plot_every;
@@ -109,7 +111,7 @@ usage (FILE *fp)
   fprintf (fp,
       "Usage: irc-train --task TASK --data DIR [--data DIR2 ...] --out DIR [OPTIONS]\n"
       "\n"
-      "Trains a ConStyle-NAFNet restoration model (PAPER.md 4) on the CPU from folders\n"
+      "Trains a ConStyle-NAFNet restoration model (the paper's recipe) on the CPU from folders\n"
       "of clean images (PNG, JPEG; subfolders one level deep), each random crop\n"
       "degraded by the task's synthetic generator, and/or from paired folders.\n"
       "\n"
@@ -140,6 +142,9 @@ usage (FILE *fp)
       "                         (default 0)\n"
       "  --heavy-prob P         derain, auto: chance that a rain draw is heavy rather\n"
       "                         than light (default %g)\n"
+      "  --dense-haze-prob P    dehaze, auto: chance that a haze draw is dense fog\n"
+      "                         (scattering 3-6x the RESIDE range, patchy, white to\n"
+      "                         blue-grey) rather than RESIDE-like haze (default 0)\n"
       "  --compress-prob P      chance that a degraded crop then goes through a JPEG,\n"
       "                         as footage goes through a codec after the sensor:\n"
       "                         noise and rain smoothed and blocked (default 0)\n"
@@ -565,6 +570,14 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_PAIRS_PROB] && (r->n_pairs == 0 || r->n_data == 0))
     return usage_error ("%s", "--pairs-prob mixes --pairs with --data: give both");
   o->pairs_prob = (float) pairs_prob;
+  double dense_haze_prob = 0.0;
+  if (r->given[O_DENSE_HAZE_PROB] && parse_double (VAL (O_DENSE_HAZE_PROB), 0, 1,
+        &dense_haze_prob))
+    return usage_error ("--dense-haze-prob wants a probability in [0, 1], not '%s'",
+        VAL (O_DENSE_HAZE_PROB));
+  if (r->given[O_DENSE_HAZE_PROB] && o->task != TRD_DEHAZE && o->task != TRD_AUTO)
+    return usage_error ("%s", "--dense-haze-prob goes with --task dehaze or auto");
+  o->dense_haze_prob = (float) dense_haze_prob;
   o->compress_quality_min = DEFAULT_COMPRESS_QUALITY_MIN;
   o->compress_quality_max = DEFAULT_COMPRESS_QUALITY_MAX;
   if (r->given[O_COMPRESS_QUALITY]) {
@@ -669,6 +682,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--heavy-prob";
   else if (stored->pairs_prob != now->pairs_prob)
     what = "--pairs-prob";
+  else if (stored->dense_haze_prob != now->dense_haze_prob)
+    what = "--dense-haze-prob";
   else if (stored->compress_prob != now->compress_prob
       || stored->compress_quality_min != now->compress_quality_min
       || stored->compress_quality_max != now->compress_quality_max)
@@ -945,6 +960,8 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
     META ("heavy_prob", "%g", o->heavy_prob);
   if (o->pairs_prob > 0)
     META ("pairs_prob", "%g", o->pairs_prob);
+  if (o->dense_haze_prob > 0)
+    META ("dense_haze_prob", "%g", o->dense_haze_prob);
   if (o->compress_prob > 0)
     META ("compress", "JPEG 4:2:0 with probability %g, quality %d-%d", o->compress_prob,
         o->compress_quality_min, o->compress_quality_max);
@@ -1249,7 +1266,7 @@ setup (run *R, int argc, char **argv)
     return fail (R, "--kernels", &err);
   trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
     o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
-    o->compress_quality_max, o->heavy_prob, o->pairs_prob };
+    o->compress_quality_max, o->heavy_prob, o->pairs_prob, o->dense_haze_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   size_t dl = 0;
   for (int k = 0; k < R->raw.n_data; k++) {
