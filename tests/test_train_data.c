@@ -129,6 +129,75 @@ test_compress (const char *dir)
   free (gt1);
 }
 
+/* Paired folders: matched by name, a missing partner named, and
+ * --pairs-prob's share of paired samples. */
+static void
+test_pairs (const char *clean_dir)
+{
+  char in[64], tg[64], file[96];
+  snprintf (in, sizeof in, "%s/in", clean_dir);
+  snprintf (tg, sizeof tg, "%s/tg", clean_dir);
+  CHECK (mkdir (in, 0700) == 0 && mkdir (tg, 0700) == 0);
+  for (int k = 0; k < 2; k++) {
+    snprintf (file, sizeof file, "%s/p%d.png", in, k);
+    irc_image flat = { 0, 0, NULL };
+    irc_error ferr = { 0 };
+    CHECK (irc_image_alloc (&flat, 96, 96, &ferr) == IRC_OK);
+    for (size_t i = 0; i < (size_t) 3 * 96 * 96; i++)
+      flat.data[i] = 0.05f;   /* nothing like its target */
+    CHECK (irc_image_save (file, &flat, 0, &ferr) == IRC_OK);
+    irc_image_clear (&flat);
+    snprintf (file, sizeof file, "%s/p%d.png", tg, k);
+    write_scene (file, 96, 96, k + 7);
+  }
+  trd_degradation deg = { TRD_DEBLUR, 0.0f, 50.0f, NULL, 0, 0.3f, 0.0f, 0.0f, 0, 0, 0.5f,
+    0.5f, 0.0f };
+  trd_set s;
+  irc_error err = { 0 };
+  trd_set_init (&s, BATCH, 32, &deg, 3);
+  CHECK (trd_add_clean (&s, clean_dir, NULL, &err) == IRC_OK);
+  CHECK (trd_add_pairs (&s, in, tg, NULL, &err) == IRC_OK);
+  CHECK (s.n_pairs == 2);
+  /* at --pairs-prob 0.5 about half of the samples are pairs, whose input
+   * (a flat dark image) is nothing like their target (a scene):
+   * count them by drawing the crop sources as trd_batch does */
+  size_t paired = 0;
+  for (int b = 0; b < 8; b++) {
+    float *lq = malloc ((size_t) BATCH * 3 * 32 * 32 * sizeof (float));
+    float *gt = malloc ((size_t) BATCH * 3 * 32 * 32 * sizeof (float));
+    CHECK (trd_batch (&s, lq, gt, &err) == IRC_OK);
+    for (int i = 0; i < BATCH; i++)
+      paired += sq_error (lq + (size_t) i * 3 * 32 * 32, gt + (size_t) i * 3 * 32 * 32,
+          (size_t) 3 * 32 * 32) > 0.02;
+    free (lq);
+    free (gt);
+  }
+  fprintf (stderr, "pairs-prob 0.5: %zu of %d samples far from their target\n", paired,
+      8 * BATCH);
+  CHECK (paired >= (size_t) 8 * BATCH / 4 && paired <= (size_t) 8 * BATCH * 3 / 4);
+  trd_set_clear (&s);
+
+  /* a target renamed: the input without its partner is named */
+  snprintf (file, sizeof file, "%s/p1.png", tg);
+  char renamed[96];
+  snprintf (renamed, sizeof renamed, "%s/q1.png", tg);
+  CHECK (rename (file, renamed) == 0);
+  trd_set_init (&s, BATCH, 32, &deg, 3);
+  CHECK (trd_add_pairs (&s, in, tg, NULL, &err) == IRC_ERR_INVALID);
+  CHECK (strstr (err.message, "p1.png") != NULL);
+  fprintf (stderr, "renamed target: %s\n", err.message);
+  trd_set_clear (&s);
+  unlink (renamed);
+  for (int k = 0; k < 2; k++) {
+    snprintf (file, sizeof file, "%s/p%d.png", in, k);
+    unlink (file);
+    snprintf (file, sizeof file, "%s/p%d.png", tg, k);
+    unlink (file);
+  }
+  rmdir (in);
+  rmdir (tg);
+}
+
 int
 main (void)
 {
@@ -155,6 +224,7 @@ main (void)
   CHECK (undegraded (dir, TRD_DERAIN, 0.25f, 1) == clean);
 
   test_compress (dir);
+  test_pairs (dir);
 
   for (int k = 0; k < 3; k++) {
     snprintf (file, sizeof file, "%s/%d.png", dir, k);

@@ -188,6 +188,49 @@ load_pair (const char *input, const char *target, irc_image *a, irc_image *b, ir
   return st;
 }
 
+/* The file name of @path without folders and extension, into @out. */
+static void
+stem_of (const char *path, char *out, size_t size)
+{
+  const char *base = strrchr (path, '/');
+  base = base ? base + 1 : path;
+  const char *dot = strrchr (base, '.');
+  const size_t len = dot && dot > base ? (size_t) (dot - base) : strlen (base);
+  snprintf (out, size, "%.*s", (int) (len < size ? len : size - 1), base);
+}
+
+/* Pairs go by name: the i-th input and target (sorted) must share their
+ * file name up to the extension. Folders whose names all differ (a set with
+ * naming of its own) pair in sorted order, with a note; a folder where some
+ * names match and others do not has a file without its partner: an error
+ * naming it, rather than a silently shifted pairing. */
+static irc_status
+check_pair_names (char **in, char **tg, size_t n, const char *input_dir, FILE *log,
+    irc_error *err)
+{
+  char a[256], b[256];
+  size_t same = 0, first_diff = n;
+  for (size_t i = 0; i < n; i++) {
+    stem_of (in[i], a, sizeof a);
+    stem_of (tg[i], b, sizeof b);
+    if (strcmp (a, b) == 0)
+      same++;
+    else if (first_diff == n)
+      first_diff = i;
+  }
+  if (same == n)
+    return IRC_OK;
+  if (same == 0) {
+    if (log)
+      fprintf (log, "note: %s: no input shares its target's name; pairing in sorted order\n",
+          input_dir);
+    return IRC_OK;
+  }
+  return irc_fail (err, IRC_ERR_INVALID,
+      "paired folders disagree: %s has no target of the same name (in sorted order it "
+      "would pair with %s); %zu of %zu names match", in[first_diff], tg[first_diff], same, n);
+}
+
 irc_status
 trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir, FILE *log,
     irc_error *err)
@@ -201,6 +244,8 @@ trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir, FILE *
     st = irc_fail (err, IRC_ERR_INVALID,
         "paired folders disagree: %s has %zu images, %s has %zu (pairs are matched in "
         "sorted order)", input_dir, n_in, target_dir, n_tg);
+  if (st == IRC_OK)
+    st = check_pair_names (in, tg, n_in, input_dir, log, err);
   for (size_t i = 0; i < n_in && st == IRC_OK; i++) {
     irc_image a = { 0, 0, NULL }, b = { 0, 0, NULL };
     st = load_pair (in[i], tg[i], &a, &b, err);
