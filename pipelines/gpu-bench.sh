@@ -7,7 +7,8 @@
 #
 # BUILD_DIR holds the built irc-bench, irc-stream-bench, test_vulkan and
 # test_runner (a meson build folder, or a flat folder of the four); REFERENCE_DIR is
-# ../shared/golden (reference.py, for the peer). Needs a Vulkan loader and a
+# the golden data's folder holding the PyTorch reference network (reference.py,
+# not part of this repository), for the peer. Needs a Vulkan loader and a
 # GPU driver that the loader finds; python3 with CUDA PyTorch for the peer.
 # Each step's output also goes to LOG_DIR (default: the current folder).
 set -u

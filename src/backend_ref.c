@@ -57,7 +57,7 @@ ref_up (irc_backend *be, irc_tensor dst, irc_tensor src, irc_tensor skip, const 
   irc_ref_conv2d (dst.data, cat, src.c + skip.c, dst.h, dst.w, down_w, NULL, dst.c, 1, 1, 1);
 }
 
-/* NAFBlock as in the authors' code (see PAPER.md 2.2). */
+/* NAFBlock as in the authors' code (the paper's section 2.2). */
 static void
 ref_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
 {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what is needed, builds from scratch in build/ and runs every test.
-# Then (issue 6, RELIABILITY.md) the same suite in an ASan+UBSan build in
+# Then (RELIABILITY.md) the same suite in an ASan+UBSan build in
 # build-asan/ (the 'sanitize' test setup; suite 'slow' skipped there) and a
 # 60 s fuzz of the model loader. IRC_CI_STAGES picks stages (default
 # "normal sanitize fuzz"). Ends with "N passed, N failed, N skipped" over all
@@ -39,7 +39,7 @@ if [[ " $stages " == *" normal "* ]]; then
   fi
 fi
 
-# --- sanitizer and fuzz stages (issue 6) ---
+# --- sanitizer and fuzz stages ---
 if [[ " $stages " == *" sanitize "* ]]; then
   echo "== sanitizers: the suite in an ASan+UBSan build (build-asan/) =="
   if setup build-asan -Db_sanitize=address,undefined -Db_lundef=false && ninja -C build-asan; then

@@ -11,7 +11,7 @@
 /* The golden step is ill-conditioned in the encoder head: at batch 2 the two
  * images' Linear outputs differ by a few ulps, BatchNorm1d scales that by
  * 1/sqrt(eps) ~ 300, and the InfoNCE gradient cancels between the images on
- * the way back. Exact arithmetic (reference.py in float64) lands 1.2e-3
+ * the way back. Exact arithmetic (the PyTorch reference in float64) lands 1.2e-3
  * from the golden l_ce, 4.4e-4 from its queue and 1.5e-3 (NSE) from its
  * encoder gradients; PyTorch itself in float32 on another BLAS kernel
  * (OpenBLAS SkylakeX instead of the golden's Haswell/Zen) lands 3e-6,

@@ -1,4 +1,4 @@
-/* loss: the paper's training objective on a batch (reference.py train_step):
+/* loss: the paper's training objective on a batch (its PyTorch reference step):
  * L1 pixel loss (or NAFNet's PSNR loss), MoCo InfoNCE on unnormalised codes, content MSE and the
  * negative style loss on code Gram matrices. Each returns its value and adds
  * its gradient (+=); float for training, double for the gradient checks. */

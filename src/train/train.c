@@ -1,5 +1,5 @@
 /* train: the trainer object and the joint training step of the paper
- * (reference.py train_step, PAPER.md 4.1): MoCo key encoder and queue,
+ * (the paper's section 4.1): MoCo key encoder and queue,
  * the four losses, EMA, backward and AdamW, in the authors' order. */
 #include "train/train.h"
 #include "train/graph.h"

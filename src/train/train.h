@@ -1,7 +1,7 @@
 /* train: the training core of irc-train. One trainer holds the network being
  * trained (an irc_model, updated in place), its gradients, AdamW moments,
  * EMA copy, the MoCo key encoder and queue, all in the layout of
- * irc_weights_describe(), and runs the paper's joint step (PAPER.md 4). */
+ * irc_weights_describe(), and runs the paper's joint step (its section 4). */
 #ifndef IRC_TRAIN_TRAIN_H
 #define IRC_TRAIN_TRAIN_H
 
