@@ -484,8 +484,26 @@ irc_eval_probe_main (int argc, char **argv)
             n++;
             ok += items[i].d.kinds == sets[s].kinds;
           }
-        printf ("%-12s %8zu %7.1f%%  (%s)\n", sets[s].truth, n, n ? 100.0 * ok / n : 0.0,
-            sets[s].dir);
+        /* the strength read for the set's own kinds: noise as sigma (x50),
+         * the others on the head's 0-1 scale */
+        char strength[160] = "";
+        size_t sl = 0;
+        static const char *const kn[IRC_DEGRADATION_KINDS] = { "rain", "haze", "noise", "blur" };
+        for (int k = 0; k < IRC_DEGRADATION_KINDS && n; k++) {
+          if (!(sets[s].kinds & (1u << k)))
+            continue;
+          double m = 0;
+          for (size_t i = 0; i < n_items; i++)
+            if (items[i].set == s)
+              m += items[i].d.strength[k] / (double) n;
+          int w = k == 2 ? snprintf (strength + sl, sizeof strength - sl, " noise sigma ~%.0f",
+              50.0 * m) : snprintf (strength + sl, sizeof strength - sl, " %s strength %.2f",
+              kn[k], m);
+          if (w > 0 && (size_t) w < sizeof strength - sl)
+            sl += (size_t) w;
+        }
+        printf ("%-12s %8zu %7.1f%% %s (%s)\n", sets[s].truth, n, n ? 100.0 * ok / n : 0.0,
+            strength, sets[s].dir);
       }
       int other = 0;
       for (size_t i = 0; i < n_items; i++) {
