@@ -844,7 +844,7 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
       g_param_spec_enum ("temporal", "Temporal mode",
           "Also use the past frames, after the network (no added latency). rain: where the "
           "view is static, or pans as a whole (the shift between frames is measured), a "
-          "pixel brighter than the same point in the last 4 frames, which agree with each "
+          "pixel brighter than the same point in the last 3 frames, which agree with each "
           "other, is a rain streak and takes their mean; pixels that agree are averaged "
           "over them (less noise and flicker). Moving objects, parallax and anything the "
           "past frames disagree on stay as the network gave them. noise: the averaging "

@@ -20,7 +20,7 @@
 #define F_DARK 2u
 #define F_DISAGREE 4u
 #define F_THICK 8u
-#define F_UNANIMOUS 16u /* every past frame that sees it agrees */      /* bright, and so is all of its 3x3 neighbourhood */
+#define F_NEWEST_OFF 16u /* the newest past frame disagrees with the reference */      /* bright, and so is all of its 3x3 neighbourhood */
 
 /* the motion window: (2 RADIUS + 1)^2 pixels */
 #define RADIUS 4
@@ -35,6 +35,9 @@
 #define MAX_DISAGREE 0.25f
 #define MAX_BRIGHT 0.6f
 #define MAX_THICK 0.15f
+/* how far (pixels) a bright pixel's brightness is looked for in the newest
+ * past frame before it may count as a streak */
+#define LOCAL_REACH 4
 
 /* global motion: 4x4-block thumbnails searched over +-COARSE_RANGE blocks,
  * then +-FINE_RANGE pixels at full resolution; none for frames whose
@@ -43,6 +46,9 @@
 #define COARSE_RANGE 10
 #define FINE_RANGE 2
 #define MIN_THUMB 8
+/* per-pixel differences of R + G + B count up to this much in the search,
+ * so that moving objects and rain do not pull the view's shift */
+#define SHIFT_CAP 48
 
 /* automatic tolerance: this many robust standard deviations of the luma
  * noise, and at least this many levels of 255 */
@@ -64,6 +70,7 @@ struct irc_temporal {
   int tw, th;                   /* thumbnail size in blocks, 0 = no motion search */
   uint16_t *thumb[2];           /* block sums of R + G + B: [cur_thumb] is the newest */
   int cur_thumb;
+  int last_cx, last_cy;         /* the last coarse shift, in blocks */
   float pos_x[IRC_TEMPORAL_MAX_FRAMES + 1], pos_y[IRC_TEMPORAL_MAX_FRAMES + 1];
                                 /* each slot's view: its pixel (x, y) shows the scene
                                    point (x + pos_x, y + pos_y), to a fraction of a pixel */
@@ -199,11 +206,12 @@ make_thumb (const irc_temporal *t, int s, uint16_t *thumb)
     }
 }
 
-/* Mean absolute difference between @a at (x, y) and @b at (x + dx, y + dy)
- * over their overlap, sampled every @step pixels; a huge value when they
- * overlap by less than half of @w x @h. */
+/* Mean absolute difference, each capped at @cap, between @a at (x, y) and
+ * @b at (x + dx, y + dy) over their overlap, sampled every @step pixels; a
+ * huge value when they overlap by less than half of @w x @h. */
 static double
-shift_cost (const uint16_t *a, const uint16_t *b, int w, int h, int dx, int dy, int step)
+shift_cost (const uint16_t *a, const uint16_t *b, int w, int h, int dx, int dy, int step,
+    int cap)
 {
   const int x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? w - dx : w;
   const int y0 = dy < 0 ? -dy : 0, y1 = dy > 0 ? h - dy : h;
@@ -213,7 +221,8 @@ shift_cost (const uint16_t *a, const uint16_t *b, int w, int h, int dx, int dy, 
   for (int y = y0; y < y1; y += step) {
     const uint16_t *ra = a + (size_t) y * w, *rb = b + (size_t) (y + dy) * w + dx;
     for (int x = x0; x < x1; x += step) {
-      sum += abs ((int) ra[x] - (int) rb[x]);
+      const int d = abs ((int) ra[x] - (int) rb[x]);
+      sum += d < cap ? d : cap;
       n++;
     }
   }
@@ -232,8 +241,9 @@ shift_cost_full (const irc_temporal *t, int cur, int prev, int dx, int dy)
   long sum = 0, n = 0;
   for (int y = y0; y < y1; y += step)
     for (int x = x0; x < x1; x += step) {
-      sum += abs (luma_at (t, cur, (size_t) y * w + x)
+      const int d = abs (luma_at (t, cur, (size_t) y * w + x)
           - luma_at (t, prev, (size_t) (y + dy) * w + x + dx));
+      sum += d < SHIFT_CAP ? d : SHIFT_CAP;
       n++;
     }
   return n ? (double) sum / (double) n : 1e30;
@@ -263,20 +273,25 @@ global_shift (irc_temporal *t, int cur, int prev, float *dx, float *dy)
   if (!t->tw)
     return;
   const uint16_t *a = t->thumb[t->cur_thumb], *b = t->thumb[!t->cur_thumb];
-  double best = shift_cost (a, b, t->tw, t->th, 0, 0, 1);
+  double best = shift_cost (a, b, t->tw, t->th, 0, 0, 1, BLOCK * BLOCK * SHIFT_CAP);
   int cx = 0, cy = 0;
+  /* near-ties (a repetitive view) go to the previous frame's shift */
+  const double prior = 0.5;
+  best += prior * (abs (t->last_cx) + abs (t->last_cy));
   for (int r = 1; r <= COARSE_RANGE; r++)   /* rings of growing radius */
     for (int y = -r; y <= r; y++)
       for (int x = -r; x <= r; x++) {
         if (abs (x) != r && abs (y) != r)
           continue;
-        const double c = shift_cost (a, b, t->tw, t->th, x, y, 1);
+        const double c = shift_cost (a, b, t->tw, t->th, x, y, 1, BLOCK * BLOCK * SHIFT_CAP)
+            + prior * (abs (x - t->last_cx) + abs (y - t->last_cy));
         if (c < best)
           best = c, cx = x, cy = y;
       }
   /* whole pixels around the coarse shift; costs kept for the fraction */
   enum { N = 2 * FINE_RANGE + 3 };
   double cost[N][N];
+  t->last_cx = cx, t->last_cy = cy;
   const int fx = cx * BLOCK, fy = cy * BLOCK;
   for (int j = 0; j < N; j++)
     for (int i = 0; i < N; i++)
@@ -397,6 +412,7 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
     t->newest = cur;
     t->count = 1;
     t->pos_x[cur] = t->pos_y[cur] = 0.0f;
+    t->last_cx = t->last_cy = 0;
     return IRC_OK;
   }
   float sx, sy;
@@ -411,7 +427,13 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
       w10[IRC_TEMPORAL_MAX_FRAMES], w11[IRC_TEMPORAL_MAX_FRAMES];
   for (int k = 0; k < n; k++) {
     past[k] = (t->newest - k + t->slots) % t->slots;
-    const float ox = t->pos_x[cur] - t->pos_x[past[k]], oy = t->pos_y[cur] - t->pos_y[past[k]];
+    float ox = t->pos_x[cur] - t->pos_x[past[k]], oy = t->pos_y[cur] - t->pos_y[past[k]];
+    /* within 1/16 pixel of a whole shift: the whole shift (a still view
+     * stays exact, its edge pixels included) */
+    if (fabsf (ox - roundf (ox)) < 0.0625f)
+      ox = roundf (ox);
+    if (fabsf (oy - roundf (oy)) < 0.0625f)
+      oy = roundf (oy);
     ix[k] = (int) floorf (ox), iy[k] = (int) floorf (oy);
     const float fx = ox - (float) ix[k], fy = oy - (float) iy[k];
     w00[k] = (1 - fx) * (1 - fy), w01[k] = fx * (1 - fy);
@@ -451,25 +473,28 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
       const size_t i = (size_t) y * W + x;
       float v[IRC_TEMPORAL_MAX_FRAMES + 1], lp[IRC_TEMPORAL_MAX_FRAMES];
       const float lc = lcur[i];
-      int m = 0;
+      int m = 0, newest_seen = 0;
       v[0] = lc;
       for (int k = 0; k < n; k++) {
         PAST_POINT (k, x, y);
         lp[m] = BILINEAR (pl[k], k);
         v[m + 1] = lp[m];
         m++;
+        newest_seen |= k == 0;
       }
       sort_small (v, m + 1);
       const float ref = v[m / 2];   /* the lower median */
-      int agree = 0;
+      int agree = 0, newest_off = 0;
       for (int k = 0; k < m; k++)
         agree += fabsf (lp[k] - ref) <= ftol;
+      if (m > 0 && newest_seen)
+        newest_off = fabsf (lp[0] - ref) > ftol;
       /* static: every past frame that sees it but at most one agrees */
       const int disagree = m == 0 || agree < (m > 1 ? m - 1 : 1);
       t->ref[i] = (uint16_t) lroundf (ref * 64.0f);
       t->flags[i] = (uint8_t) ((lc > ref + ftol ? F_BRIGHT : 0)
           | (lc < ref - ftol ? F_DARK : 0) | (disagree ? F_DISAGREE : 0)
-          | (m > 0 && agree == m ? F_UNANIMOUS : 0));
+          | (newest_off ? F_NEWEST_OFF : 0));
     }
 
   /* passes 2 and 3, row by row: the window's flag counts, then the output */
@@ -514,24 +539,42 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
       if (f & F_DARK)
         continue;
       const int with_current = !(f & F_BRIGHT);
-      /* a streak is replaced only where every past frame agrees: one that
-       * does not may be an object that arrived a frame ago */
-      if (!with_current && (t->p.mode != IRC_TEMPORAL_RAIN || !(f & F_UNANIMOUS)))
+      /* a streak is replaced only where the newest past frame agrees: one
+       * that does not may show an object that arrived a frame ago (and so
+       * never with a single past frame, which cannot tell) */
+      if (!with_current && (t->p.mode != IRC_TEMPORAL_RAIN || (f & F_NEWEST_OFF) || n < 2))
         continue;
-      /* nor next to a brighter pixel whose past does not agree: the edge of
-       * something bright moving a pixel a frame */
+      /* nor where the 5x5 block around the pixel matches the newest past
+       * frame better elsewhere within LOCAL_REACH pixels than in place:
+       * something bright that moved there on its own (a streak matches
+       * nowhere, so the block's best match stays in place) */
       if (!with_current) {
-        int edge = 0;
-        for (int dy = -1; dy <= 1 && !edge; dy++)
-          for (int dx = -1; dx <= 1; dx++) {
-            const int nx = x + dx, ny = y + dy;
-            if (nx < 0 || ny < 0 || nx >= W || ny >= H)
+        const int cx = x + ix[0] + (w01[0] + w11[0] >= 0.5f), cy = y + iy[0]
+            + (w10[0] + w11[0] >= 0.5f);
+        long in_place = -1, elsewhere = -1;
+        for (int dy = -LOCAL_REACH; dy <= LOCAL_REACH; dy++)
+          for (int dx = -LOCAL_REACH; dx <= LOCAL_REACH; dx++) {
+            long sad = 0;
+            int cnt = 0;
+            for (int by = -2; by <= 2; by++)
+              for (int bx = -2; bx <= 2; bx++) {
+                const int qx = x + bx, qy = y + by;
+                const int nx = cx + dx + bx, ny = cy + dy + by;
+                if (qx < 0 || qy < 0 || qx >= W || qy >= H || nx < 0 || ny < 0 || nx >= W
+                    || ny >= H)
+                  continue;
+                sad += abs (lcur[(size_t) qy * W + qx] - pl[0][(size_t) ny * W + nx]);
+                cnt++;
+              }
+            if (cnt < 9)
               continue;
-            const unsigned g = t->flags[(size_t) ny * W + nx];
-            if ((g & F_BRIGHT) && !(g & F_UNANIMOUS))
-              edge = 1;
+            sad = sad * 25 / cnt;
+            if (dx == 0 && dy == 0)
+              in_place = sad;
+            else if (elsewhere < 0 || sad < elsewhere)
+              elsewhere = sad;
           }
-        if (edge)
+        if (in_place < 0 || (elsewhere >= 0 && 4 * elsewhere < 3 * in_place))
           continue;
       }
       /* the mean of the frames that agree with the reference */
@@ -551,9 +594,12 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
           m++;
         }
       }
+      /* as a correction of the frame's own value, so agreeing frames that
+       * equal it leave it exactly as it was (colours outside the 8-bit RGB
+       * cube of a YUV frame included) */
       const float scale = 1.0f / (255.0f * (float) m);
       for (int c = 0; c < 3; c++)
-        rgb[c * plane + i] = sum[c] * scale;
+        rgb[c * plane + i] += sum[c] * scale - pc[c][i] * (1.0f / 255.0f);
       if (with_current)
         averaged++;
       else

@@ -468,6 +468,326 @@ GST_START_TEST (test_tiling_warnings)
 }
 GST_END_TEST;
 
+/* --- temporal mode (temporal=rain / noise): with the pass-through models
+ * the element's output is the temporal filter's alone --- */
+
+#define TMP_W 96
+#define TMP_H 64
+#define TMP_CAPS "video/x-raw,format=RGB,width=96,height=64,framerate=25/1"
+#define TMP_FRAME (40 * GST_MSECOND)
+
+/* a triangle wave of @period, 0 .. period / 2 */
+static gint
+tri (gint v, gint period)
+{
+  v = ((v % period) + period) % period;
+  return ABS (v - period / 2);
+}
+
+/* View 0: smooth, textured both ways, at scene point (X, Y); view 1:
+ * vertical bars (another scene). */
+static gint
+view_at (gint view, gint X, gint Y)
+{
+  return view == 0 ? 50 + 3 * tri (X, 40) + 2 * tri (Y + X / 2, 90) : ((X / 8) % 2 ? 210 : 40);
+}
+
+/* what frame @i shows (the view panned by @pan pixels a frame, @objects:
+ * a bright square moving a pixel a frame, another three, a dark one two)
+ * into @truth, and with rain (6 thin bright streaks, elsewhere every
+ * frame) into the returned buffer, @rain marking the streaks */
+static GstBuffer *
+temporal_frame (gint view, gint i, gint pan, gboolean with_rain, gboolean objects,
+    guint8 * truth, guint8 * rain)
+{
+  GstBuffer *buf = gst_buffer_new_allocate (NULL, TMP_W * TMP_H * 3, NULL);
+  GstMapInfo map;
+  gst_buffer_map (buf, &map, GST_MAP_WRITE);
+  memset (rain, 0, TMP_W * TMP_H);
+  if (with_rain) {
+    guint32 state = 12345u + 7919u * (guint32) i;
+    for (gint s = 0; s < 6; s++) {
+      state = state * 1664525u + 1013904223u;
+      const gint sx = (gint) ((state >> 8) % TMP_W);
+      state = state * 1664525u + 1013904223u;
+      const gint sy = (gint) ((state >> 8) % (TMP_H - 6));
+      for (gint k = 0; k < 6; k++)
+        rain[(sy + k) * TMP_W + sx] = 1;
+    }
+  }
+  for (gint y = 0; y < TMP_H; y++)
+    for (gint x = 0; x < TMP_W; x++) {
+      gint v = view_at (view, x + pan * i, y);
+      if (objects) {
+        const gint squares[3][4] = {{10 + i, 8, 250}, {40 + 3 * i, 30, 235}, {60 + 2 * i, 6, 15}};
+        for (gint o = 0; o < 3; o++)
+          if (x >= squares[o][0] && x < squares[o][0] + 14 && y >= squares[o][1]
+              && y < squares[o][1] + 14)
+            v = squares[o][2];
+      }
+      for (gint c = 0; c < 3; c++) {
+        const gint tv = CLAMP (v + (c - 1) * 10, 0, 255);
+        truth[(y * TMP_W + x) * 3 + c] = (guint8) tv;
+        map.data[(y * TMP_W + x) * 3 + c] =
+            (guint8) MIN (255, tv + (rain[y * TMP_W + x] ? 80 : 0));
+      }
+    }
+  gst_buffer_unmap (buf, &map);
+  GST_BUFFER_PTS (buf) = i * TMP_FRAME;
+  GST_BUFFER_DURATION (buf) = TMP_FRAME;
+  return buf;
+}
+
+/* Of @out against @truth, over columns [x0, x1): the share of the rain's
+ * pixels left (off by more than 12 levels), and the largest difference
+ * elsewhere. */
+static void
+temporal_compare (GstBuffer * out, const guint8 * truth, const guint8 * rain, gint x0, gint x1,
+    gdouble * rain_left, gint * worst_elsewhere)
+{
+  GstMapInfo map;
+  gst_buffer_map (out, &map, GST_MAP_READ);
+  fail_unless_equals_int ((gint) map.size, TMP_W * TMP_H * 3);
+  gint streak = 0, left = 0, worst = 0;
+  for (gint y = 0; y < TMP_H; y++)
+    for (gint x = x0; x < x1; x++) {
+      gint d = 0;
+      for (gint c = 0; c < 3; c++)
+        d = MAX (d, ABS (map.data[(y * TMP_W + x) * 3 + c] - truth[(y * TMP_W + x) * 3 + c]));
+      if (rain[y * TMP_W + x]) {
+        streak++;
+        left += d > 12;
+      } else {
+        worst = MAX (worst, d);
+      }
+    }
+  gst_buffer_unmap (out, &map);
+  *rain_left = streak ? (gdouble) left / streak : 0.0;
+  *worst_elsewhere = worst;
+}
+
+static gint
+temporal_history (GstHarness * h)
+{
+  gint n = -1;
+  g_object_get (h->element, "temporal-history", &n, NULL);
+  return n;
+}
+
+/* Rain on a still view and on a panning one (2 pixels a frame): the first
+ * frame passes as it came; from the fourth on, most streaks are gone and
+ * the rest stays within 2 levels. A streak stays where the last frame's
+ * streaks, shifted, match it as well as the view does (on this smooth view
+ * that happens: over the frames up to a third stay, in one frame more). Off
+ * (the default) changes nothing. */
+GST_START_TEST (test_temporal_rain)
+{
+  guint8 truth[TMP_W * TMP_H * 3], rain[TMP_W * TMP_H];
+  for (gint pan = 0; pan <= 2; pan += 2) {
+    GstHarness *h = gst_harness_new ("irconstyle");
+    gint mode = -1;
+    g_object_get (h->element, "temporal", &mode, NULL);
+    fail_unless_equals_int (mode, 0);
+    g_object_set (h->element, "temporal", 1, NULL);
+    gst_harness_set_caps_str (h, TMP_CAPS, TMP_CAPS);
+    gdouble total_left = 0;
+    for (gint i = 0; i < 10; i++) {
+      GstBuffer *in = temporal_frame (0, i, pan, TRUE, FALSE, truth, rain);
+      GstBuffer *copy = gst_buffer_copy_deep (in);
+      fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+      GstBuffer *out = gst_harness_pull (h);
+      fail_unless_equals_int (temporal_history (h), MIN (i, 3));
+      if (i == 0) {
+        GstMapInfo a;
+        gst_buffer_map (copy, &a, GST_MAP_READ);
+        fail_unless_equals_int (gst_buffer_memcmp (out, 0, a.data, a.size), 0);
+        gst_buffer_unmap (copy, &a);
+      } else if (i >= 3) {
+        /* the panning view: its edge columns were not in the past frames */
+        gdouble left;
+        gint worst;
+        temporal_compare (out, truth, rain, pan ? 8 : 0, pan ? TMP_W - 8 : TMP_W, &left, &worst);
+        GST_INFO ("pan %d frame %d: %.0f%% of the rain left, worst elsewhere %d", pan, i,
+            100 * left, worst);
+        fail_unless (left <= 0.6, "pan %d frame %d: %.0f%% of the rain left", pan, i, 100 * left);
+        total_left += left;
+        fail_unless (worst <= 2, "pan %d frame %d: off by %d away from the rain", pan, i, worst);
+      }
+      gst_buffer_unref (copy);
+      gst_buffer_unref (out);
+    }
+    fail_unless (total_left / 7 <= 0.3, "pan %d: %.0f%% of the rain left", pan,
+        100 * total_left / 7);
+    gst_harness_teardown (h);
+  }
+}
+GST_END_TEST;
+
+/* Moving objects over a still view (bright squares moving 1 and 3 pixels
+ * a frame, a dark one 2): nothing smeared, nothing removed, with or
+ * without rain around them. */
+GST_START_TEST (test_temporal_moving_objects)
+{
+  guint8 truth[TMP_W * TMP_H * 3], rain[TMP_W * TMP_H];
+  for (gint with_rain = 0; with_rain <= 1; with_rain++) {
+    GstHarness *h = gst_harness_new ("irconstyle");
+    g_object_set (h->element, "temporal", 1, NULL);
+    gst_harness_set_caps_str (h, TMP_CAPS, TMP_CAPS);
+    for (gint i = 0; i < 12; i++) {
+      fail_unless_equals_int (gst_harness_push (h, temporal_frame (0, i, 0, with_rain, TRUE,
+                  truth, rain)), GST_FLOW_OK);
+      GstBuffer *out = gst_harness_pull (h);
+      gdouble left;
+      gint worst;
+      temporal_compare (out, truth, rain, 0, TMP_W, &left, &worst);
+      GST_INFO ("rain %d frame %d: %.0f%% of the rain left, worst elsewhere %d", with_rain, i,
+          100 * left, worst);
+      fail_unless (worst <= 2, "rain %d frame %d: the view or an object off by %d", with_rain,
+          i, worst);
+      gst_buffer_unref (out);
+    }
+    gst_harness_teardown (h);
+  }
+}
+GST_END_TEST;
+
+/* Pushes frame @i of the rainy still view (or of view 1) with @flags and
+ * returns the temporal history it was compared with; @passed: whether the
+ * frame came out exactly as it went in (the rain kept). */
+static gint
+temporal_push (GstHarness * h, gint view, gint i, GstBufferFlags flags, gboolean * passed)
+{
+  guint8 truth[TMP_W * TMP_H * 3], rain[TMP_W * TMP_H];
+  GstBuffer *in = temporal_frame (view, i, 0, TRUE, FALSE, truth, rain);
+  GST_BUFFER_FLAG_SET (in, flags);
+  GstBuffer *copy = gst_buffer_copy_deep (in);
+  fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+  GstBuffer *out = gst_harness_pull (h);
+  GstMapInfo a;
+  gst_buffer_map (copy, &a, GST_MAP_READ);
+  *passed = gst_buffer_memcmp (out, 0, a.data, a.size) == 0;
+  gst_buffer_unmap (copy, &a);
+  gst_buffer_unref (copy);
+  gst_buffer_unref (out);
+  return temporal_history (h);
+}
+
+/* The past frames never carry over a flush, a discontinuity, a gap in the
+ * timestamps, a frame dropped for QoS, a scene cut, new caps or a mode
+ * change: the next frame passes as it came, rain and all. */
+GST_START_TEST (test_temporal_resets)
+{
+  GstHarness *h = gst_harness_new ("irconstyle");
+  g_object_set (h->element, "temporal", 1, NULL);
+  gst_harness_set_caps_str (h, TMP_CAPS, TMP_CAPS);
+  gboolean passed;
+  gint i = 0;
+  for (; i < 4; i++)
+    temporal_push (h, 0, i, 0, &passed);
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 3);
+  fail_if (passed, "the rain went through");
+
+  /* flush (a seek) */
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_start ()));
+  fail_unless (gst_harness_push_event (h, gst_event_new_flush_stop (TRUE)));
+  GstSegment seg;
+  gst_segment_init (&seg, GST_FORMAT_TIME);
+  fail_unless (gst_harness_push_event (h, gst_event_new_segment (&seg)));
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 0);
+  fail_unless (passed);
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 1);
+
+  /* a discontinuity */
+  fail_unless_equals_int (temporal_push (h, 0, i++, GST_BUFFER_FLAG_DISCONT, &passed), 0);
+  fail_unless (passed);
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 1);
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 2);
+
+  /* two frames missing upstream */
+  i += 2;
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 0);
+  fail_unless (passed);
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 1);
+
+  /* QoS: downstream says the next frame is late; the element drops it, and
+   * the one after starts again */
+  fail_unless (gst_harness_push_upstream_event (h, gst_event_new_qos (GST_QOS_TYPE_UNDERFLOW,
+              1.0, 0, i * TMP_FRAME)));
+  {
+    guint8 truth[TMP_W * TMP_H * 3], rain[TMP_W * TMP_H];
+    fail_unless_equals_int (gst_harness_push (h, temporal_frame (0, i++, 0, TRUE, FALSE, truth,
+                rain)), GST_FLOW_OK);
+    GstBuffer *dropped = gst_harness_try_pull (h);
+    fail_unless (dropped == NULL, "the late frame was not dropped");
+  }
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 0);
+  fail_unless (passed);
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 1);
+  fail_unless_equals_int (temporal_push (h, 0, i++, 0, &passed), 2);
+
+  /* a scene cut */
+  fail_unless_equals_int (temporal_push (h, 1, i++, 0, &passed), 0);
+  fail_unless (passed);
+  fail_unless_equals_int (temporal_push (h, 1, i++, 0, &passed), 1);
+
+  /* new caps (same size: only the renegotiation) */
+  gst_harness_set_caps_str (h, "video/x-raw,format=RGB,width=96,height=64,framerate=30/1",
+      "video/x-raw,format=RGB,width=96,height=64,framerate=30/1");
+  fail_unless_equals_int (temporal_push (h, 1, i++, 0, &passed), 0);
+  fail_unless (passed);
+
+  /* off while playing, then on again: a new history */
+  g_object_set (h->element, "temporal", 0, NULL);
+  fail_unless_equals_int (temporal_push (h, 1, i++, 0, &passed), 0);
+  fail_unless (passed);
+  g_object_set (h->element, "temporal", 2, NULL);
+  fail_unless_equals_int (temporal_push (h, 1, i++, 0, &passed), 0);
+  fail_unless_equals_int (temporal_push (h, 1, i++, 0, &passed), 1);
+  gst_harness_teardown (h);
+}
+GST_END_TEST;
+
+/* Every format through the temporal mode: a still view (a fine, high-
+ * contrast texture) comes back as the first frame did (as the network gave
+ * it), within a step. */
+GST_START_TEST (test_temporal_formats)
+{
+  const gchar *formats[] = {"RGB", "BGRx", "ARGB", "I420", "NV12"};
+  for (guint f = 0; f < G_N_ELEMENTS (formats); f++) {
+    GstHarness *h = gst_harness_new ("irconstyle");
+    g_object_set (h->element, "temporal", 1, NULL);
+    gchar *caps = g_strdup_printf ("video/x-raw,format=%s,width=33,height=21,framerate=25/1",
+        formats[f]);
+    gst_harness_set_caps_str (h, caps, caps);
+    GstVideoInfo info;
+    GstCaps *c = gst_caps_from_string (caps);
+    fail_unless (gst_video_info_from_caps (&info, c));
+    gst_caps_unref (c);
+    GstBuffer *first = NULL;
+    for (gint i = 0; i < 5; i++) {
+      GstBuffer *in = make_frame (&info, 7);
+      GST_BUFFER_PTS (in) = i * TMP_FRAME;
+      GST_BUFFER_DURATION (in) = TMP_FRAME;
+      fail_unless_equals_int (gst_harness_push (h, in), GST_FLOW_OK);
+      GstBuffer *out = gst_harness_pull (h);
+      if (!first) {
+        first = out;
+        continue;
+      }
+      const gint worst = frame_worst_difference (&info, first, out);
+      fail_unless (worst <= 1, "%s frame %d: off by %d", formats[f], i, worst);
+      gst_buffer_unref (out);
+    }
+    gst_buffer_unref (first);
+    fail_unless_equals_int (temporal_history (h), 3);
+    g_free (caps);
+    gst_harness_teardown (h);
+  }
+}
+GST_END_TEST;
+
+/* --- end temporal mode --- */
+
 static Suite *
 irconstyle_suite (void)
 {
@@ -484,6 +804,10 @@ irconstyle_suite (void)
   tcase_add_test (tc, test_interlaced);
   tcase_add_test (tc, test_state_cycles);
   tcase_add_test (tc, test_change_while_playing);
+  tcase_add_test (tc, test_temporal_rain);
+  tcase_add_test (tc, test_temporal_moving_objects);
+  tcase_add_test (tc, test_temporal_resets);
+  tcase_add_test (tc, test_temporal_formats);
   tcase_add_test (tc, test_tiling_warnings);
   return s;
 }

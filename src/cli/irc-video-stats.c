@@ -59,7 +59,8 @@ load (const char *path, size_t frame_bytes, stream *s)
     fclose (f);
     return -1;
   }
-  s->name = path;
+  const char *slash = strrchr (path, '/');
+  s->name = slash ? slash + 1 : path;
   s->frames = (size_t) size / frame_bytes;
   s->data = malloc ((size_t) size);
   if (!s->data || fread (s->data, 1, (size_t) size, f) != (size_t) size) {
