@@ -151,7 +151,7 @@ same_file (const gchar * a, const gchar * b)
 int
 main (int argc, char **argv)
 {
-  gchar *task = NULL, *model = NULL, *backend = NULL;
+  gchar *task = NULL, *model = NULL, *backend = NULL, *temporal = NULL;
   gint tile = -1, threads = -1;
   gboolean quiet = FALSE, force = FALSE;
   GOptionEntry entries[] = {
@@ -161,6 +161,8 @@ main (int argc, char **argv)
     {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "auto, cpu or vulkan", "NAME"},
     {"tile-size", 0, 0, G_OPTION_ARG_INT, &tile, "tile size in pixels (0 = whole frames)", "N"},
     {"threads", 0, 0, G_OPTION_ARG_INT, &threads, "CPU threads (0 = all cores)", "N"},
+    {"temporal", 0, 0, G_OPTION_ARG_STRING, &temporal,
+        "off (default), rain or noise: also use the past frames (video only)", "MODE"},
     {"force", 'f', 0, G_OPTION_ARG_NONE, &force, "overwrite an existing output file", NULL},
     {"quiet", 'q', 0, G_OPTION_ARG_NONE, &quiet, "no progress bar", NULL},
     {NULL},
@@ -255,6 +257,17 @@ main (int argc, char **argv)
     g_object_set (a.filter, "tile-size", tile, NULL);
   if (threads >= 0)
     g_object_set (a.filter, "threads", threads, NULL);
+  if (temporal) {
+    GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (a.filter), "temporal");
+    GEnumValue *v = ps ? g_enum_get_value_by_nick (G_PARAM_SPEC_ENUM (ps)->enum_class, temporal)
+        : NULL;
+    if (!v) {
+      g_printerr ("irc-restore: unknown temporal mode '%s' (off, rain, noise)\n", temporal);
+      g_unlink (tmp_template);
+      return 2;
+    }
+    g_object_set (a.filter, "temporal", v->value, NULL);
+  }
   if (!image) {
     a.mux = gst_bin_get_by_name (GST_BIN (a.pipeline), "mux");
     GstElement *dec = gst_bin_get_by_name (GST_BIN (a.pipeline), "dec");

@@ -16,6 +16,11 @@ gst-discoverer-1.0 "$tmp/out.mp4" > "$tmp/info"; grep -q "H.264 (High Profile)" 
 gst-discoverer-1.0 "$tmp/out.mp4" > "$tmp/info"; grep -q "MPEG-4 AAC" "$tmp/info"
 "$restore" -q "$tmp/in.mp4" "$tmp/out.mkv"
 gst-discoverer-1.0 "$tmp/out.mkv" > "$tmp/info"; grep -q "Matroska" "$tmp/info"
+# the temporal mode by name; an unknown one is refused
+"$restore" -q --temporal rain "$tmp/in.mp4" "$tmp/out-temporal.mkv"
+gst-discoverer-1.0 "$tmp/out-temporal.mkv" > "$tmp/info"; grep -q "Matroska" "$tmp/info"
+if "$restore" -q --temporal sometimes "$tmp/in.mp4" "$tmp/out-bad.mkv" 2>"$tmp/err"; then exit 1; fi
+grep -q "unknown temporal mode" "$tmp/err"
 "$restore" -q --task dehaze "$tmp/in.png" "$tmp/out.png"
 gst-discoverer-1.0 "$tmp/out.png" > "$tmp/info"; grep -q "Width: 33" "$tmp/info"
 

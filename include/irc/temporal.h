@@ -7,7 +7,8 @@
  * small disagreement around a common value. This filter keeps the last few
  * frames it was given (past frames only: it adds no latency). Each new
  * frame's global shift against the previous one is measured (a panning or
- * shaking camera; up to 40 pixels a frame either way), and the past frames
+ * shaking camera; up to 42 pixels a frame either way; moving objects and
+ * rain do not pull it), and the past frames
  * are compared where they saw the same point of the view. Then, pixel by
  * pixel:
  *
@@ -22,10 +23,13 @@
  *    area 3x3 pixels or larger (an object entering, brighter than what was
  *    there: a streak is thinner);
  *  - on a static pixel: when the current frame is brighter than the
- *    reference by more than the tolerance and every past frame agrees
- *    (IRC_TEMPORAL_RAIN only), replaces it by the mean of the past frames;
- *    when it agrees itself, by the mean of all agreeing frames, current
- *    included (a temporal denoise); otherwise keeps it;
+ *    reference by more than the tolerance (IRC_TEMPORAL_RAIN only), replaces
+ *    it by the mean of the agreeing past frames, provided there are two
+ *    past frames or more, the newest agrees, and the 5x5 block around the
+ *    pixel does not match the newest past frame better a few pixels away
+ *    than in place (something bright that moved there: a streak matches
+ *    nowhere); when it agrees itself, by the mean of all agreeing frames,
+ *    current included (a temporal denoise); otherwise keeps it;
  *  - everywhere else (moving objects, motion the global shift does not
  *    explain such as a zoom or parallax, a changing background) keeps the
  *    frame as it came.
