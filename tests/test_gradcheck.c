@@ -407,6 +407,70 @@ q_bwd (const gcase *c, const double *d, double **g)
   free (dq);
 }
 
+/* conv3x3 on maps large enough for the banded column tiles (several tiles
+ * of output rows per image), the direct forward of few output channels and
+ * the transposed backward, against direct sums: inputs are multiples of
+ * 2^-24 below 1/2 in magnitude, so the output and input-gradient sums are
+ * exact in double whatever their order; dW sums many more terms. */
+static int
+conv3_large (int n, int cin, int h, int w, int cout, int stride)
+{
+  const int ho = irc_tr_conv_out (h, stride), wo = irc_tr_conv_out (w, stride);
+  const size_t ni = (size_t) cin * n * h * w, no = (size_t) cout * n * ho * wo;
+  const size_t nw = (size_t) cout * cin * 9;
+  double *x = malloc (ni * sizeof (double)), *wt = malloc (nw * sizeof (double));
+  double *dy = malloc (no * sizeof (double)), *y = malloc (no * sizeof (double));
+  double *yr = malloc (no * sizeof (double)), *dx = malloc (ni * sizeof (double));
+  double *dxr = malloc (ni * sizeof (double)), *dw = malloc (nw * sizeof (double));
+  double *dwr = malloc (nw * sizeof (double));
+  double *col = malloc (irc_tr_col_floats (cin, ho, wo) * sizeof (double));
+  double *v[3] = {x, wt, dy};
+  const size_t vn[3] = {ni, nw, no};
+  for (int k = 0; k < 3; k++)
+    for (size_t i = 0; i < vn[k]; i++) {
+      rng = rng * 1664525u + 1013904223u;
+      v[k][i] = (double) (rng >> 8) / 16777216.0 - 0.5;
+    }
+  for (size_t i = 0; i < ni; i++)
+    dx[i] = dxr[i] = 0.25;
+  for (size_t i = 0; i < nw; i++)
+    dw[i] = dwr[i] = 0.5;
+  irc_tr_conv3x3_fwd_d (y, x, n, cin, h, w, wt, NULL, cout, stride, col);
+  irc_tr_conv3x3_bwd_d (dx, dw, NULL, dy, x, n, cin, h, w, wt, cout, stride, col);
+  for (int co = 0; co < cout; co++)
+    for (int i = 0; i < n; i++)
+      for (int oy = 0; oy < ho; oy++)
+        for (int ox = 0; ox < wo; ox++) {
+          const size_t o = (((size_t) co * n + i) * ho + oy) * wo + ox;
+          double acc = 0;
+          for (int ci = 0; ci < cin; ci++)
+            for (int k = 0; k < 9; k++) {
+              const int iy = oy * stride + k / 3 - 1, ix = ox * stride + k % 3 - 1;
+              if (iy < 0 || iy >= h || ix < 0 || ix >= w)
+                continue;
+              const size_t xi = (((size_t) ci * n + i) * h + iy) * w + ix;
+              const size_t wi = ((size_t) co * cin + ci) * 9 + k;
+              acc += wt[wi] * x[xi];
+              dxr[xi] += wt[wi] * dy[o];
+              dwr[wi] += x[xi] * dy[o];
+            }
+          yr[o] = acc;
+        }
+  double ey = 0, edx = 0, edw = 0;
+  for (size_t i = 0; i < no; i++)
+    ey = fmax (ey, fabs (y[i] - yr[i]));
+  for (size_t i = 0; i < ni; i++)
+    edx = fmax (edx, fabs (dx[i] - dxr[i]));
+  for (size_t i = 0; i < nw; i++)
+    edw = fmax (edw, fabs (dw[i] - dwr[i]) / (fabs (dwr[i]) + 1));
+  const int bad = ey != 0 || edx != 0 || edw > 1e-12;
+  printf ("%-24s n %d, %d -> %d, %dx%d, stride %d: out %.1e, dsrc %.1e, dW %.1e%s\n",
+      "conv3x3 large map", n, cin, cout, h, w, stride, ey, edx, edw, bad ? "  FAIL" : "");
+  free (x), free (wt), free (dy), free (y), free (yr), free (dx), free (dxr), free (dw);
+  free (dwr), free (col);
+  return bad;
+}
+
 static void
 fill (gcase *c, double scale)
 {
@@ -426,6 +490,17 @@ main (void)
   c = conv3_case (2, 3, 7, 5, 5, 2);
   fill (&c, 1);
   fails += run (&c);
+  /* cout == cin: the transposed backward; cout 2: the direct forward */
+  c = conv3_case (2, 4, 5, 6, 4, 1);
+  fill (&c, 1);
+  fails += run (&c);
+  c = conv3_case (3, 5, 4, 7, 2, 1);
+  fill (&c, 1);
+  fails += run (&c);
+  fails += conv3_large (2, 16, 97, 95, 16, 1);
+  fails += conv3_large (2, 8, 95, 97, 32, 1);
+  fails += conv3_large (3, 8, 97, 95, 16, 2);
+  fails += conv3_large (2, 32, 96, 96, 3, 1);
 
   c = (gcase) {"conv1x1", 3, {NULL}, {33, 15, 5}, 55, conv1_fwd, conv1_bwd, {11, 3, 5, 3}, 0};
   fill (&c, 1);

@@ -35,18 +35,18 @@ FN (par_for) (const FN (pa) *a, size_t work)
 
 /* ------------------------------------------------------------ convolution */
 
-/* col (cin*9 x ho*wo, row stride @ldc) from one image whose channel planes
- * are @plane apart. */
+/* col (cin*9 x (oy1-oy0)*wo, row stride @ldc) from output rows [oy0, oy1)
+ * of one image whose channel planes are @plane apart. */
 static void
 FN (im2col) (T *col, size_t ldc, const T *src, size_t plane, int cin, int h, int w, int stride,
-    int ho, int wo)
+    int oy0, int oy1, int wo)
 {
   for (int ci = 0; ci < cin; ci++) {
     const T *s = src + (size_t) ci * plane;
     for (int ky = 0; ky < 3; ky++)
       for (int kx = 0; kx < 3; kx++) {
         T *d = col + ((size_t) ci * 9 + ky * 3 + kx) * ldc;
-        for (int oy = 0; oy < ho; oy++, d += wo) {
+        for (int oy = oy0; oy < oy1; oy++, d += wo) {
           const int iy = oy * stride + ky - 1;
           if (iy < 0 || iy >= h) {
             memset (d, 0, (size_t) wo * sizeof (T));
@@ -75,14 +75,14 @@ FN (im2col) (T *col, size_t ldc, const T *src, size_t plane, int cin, int h, int
 /* The adjoint of im2col: adds col back into the image. */
 static void
 FN (col2im) (T *dst, const T *col, size_t ldc, size_t plane, int cin, int h, int w, int stride,
-    int ho, int wo)
+    int oy0, int oy1, int wo)
 {
   for (int ci = 0; ci < cin; ci++) {
     T *s = dst + (size_t) ci * plane;
     for (int ky = 0; ky < 3; ky++)
       for (int kx = 0; kx < 3; kx++) {
         const T *d = col + ((size_t) ci * 9 + ky * 3 + kx) * ldc;
-        for (int oy = 0; oy < ho; oy++, d += wo) {
+        for (int oy = oy0; oy < oy1; oy++, d += wo) {
           const int iy = oy * stride + ky - 1;
           if (iy < 0 || iy >= h)
             continue;
@@ -115,11 +115,71 @@ FN (col2im) (T *dst, const T *col, size_t ldc, size_t plane, int cin, int h, int
  * the region, which uses the caller's @col one image at a time. */
 #define CONV_RUN_COLS 4096
 
+/* A column matrix is made and consumed in tiles of about this many values
+ * (256 KB of floats), so that OpenBLAS packs it again from L2 rather than
+ * from memory; on large maps a tile is a band of output rows of one image.
+ * A tile keeps at least CONV_TILE_MIN columns, for the GEMM's sake. */
+#define CONV_TILE_VALUES 65536
+#define CONV_TILE_MIN 256
+
+/* output rows per tile of a column matrix of @rows rows over wo columns */
+static int
+FN (conv_tile_rows) (int rows, int ho, int wo)
+{
+  int r = CONV_TILE_VALUES / (rows * wo);
+  if (r * wo < CONV_TILE_MIN)
+    r = (CONV_TILE_MIN + wo - 1) / wo;
+  return r < 1 ? 1 : r > ho ? ho : r;
+}
+
 typedef struct {
   const T *src, *dout, *wt, *wf, *bias;
   T *dst, *dsrc;
-  int n, cin, h, w, cout, stride, ho, wo, transposed;
+  int n, cin, h, w, cout, stride, ho, wo, transposed, direct;
 } FN (conv_args);
+
+/* The direct forward: for a stride-1 convolution with few output channels
+ * the column matrix is cin*9 rows written and packed again for only cout
+ * multiply-adds per value (the final 2C->3 and the down-convolutions); here
+ * each output row accumulates the nine taps of each input channel, the
+ * input rows staying in L1 across the output channels. */
+#define CONV_DIRECT_COUT 4
+
+static IRC_TR_VEC_CLONES void
+FN (conv_fwd_direct) (const FN (conv_args) *a, int i)
+{
+  const int h = a->h, w = a->w, cin = a->cin, cout = a->cout;
+  const size_t hw = (size_t) h * w, plane = (size_t) a->n * hw;
+  T zero[w];
+  for (int x = 0; x < w; x++)
+    zero[x] = 0;
+  for (int oy = 0; oy < h; oy++) {
+    for (int co = 0; co < cout; co++) {
+      T *r = a->dst + co * plane + i * hw + (size_t) oy * w;
+      const T b0 = a->bias ? a->bias[co] : 0;
+      for (int x = 0; x < w; x++)
+        r[x] = b0;
+    }
+    for (int ci = 0; ci < cin; ci++) {
+      const T *s = a->src + ci * plane + i * hw;
+      const T *restrict u = oy > 0 ? s + (size_t) (oy - 1) * w : zero;
+      const T *restrict m = s + (size_t) oy * w;
+      const T *restrict d = oy + 1 < h ? s + (size_t) (oy + 1) * w : zero;
+      for (int co = 0; co < cout; co++) {
+        const T *k = a->wt + ((size_t) co * cin + ci) * 9;
+        const T k0 = k[0], k1 = k[1], k2 = k[2], k3 = k[3], k4 = k[4], k5 = k[5], k6 = k[6],
+            k7 = k[7], k8 = k[8];
+        T *restrict r = a->dst + co * plane + i * hw + (size_t) oy * w;
+        r[0] += k1 * u[0] + k2 * u[1] + k4 * m[0] + k5 * m[1] + k7 * d[0] + k8 * d[1];
+        for (int x = 1; x < w - 1; x++)
+          r[x] += k0 * u[x - 1] + k1 * u[x] + k2 * u[x + 1] + k3 * m[x - 1] + k4 * m[x]
+              + k5 * m[x + 1] + k6 * d[x - 1] + k7 * d[x] + k8 * d[x + 1];
+        r[w - 1] += k0 * u[w - 2] + k1 * u[w - 1] + k3 * m[w - 2] + k4 * m[w - 1]
+            + k6 * d[w - 2] + k7 * d[w - 1];
+      }
+    }
+  }
+}
 
 /* images per GEMM for a thread holding @count images */
 static int
@@ -134,11 +194,27 @@ static void
 FN (conv_fwd_run) (const FN (conv_args) *a, int i0, int g, T *col)
 {
   const size_t q = (size_t) a->ho * a->wo, hw = (size_t) a->h * a->w, nq = (size_t) a->n * q;
-  for (int i = 0; i < g; i++)
-    FN (im2col) (col + i * q, g * q, a->src + (i0 + i) * hw, a->n * hw, a->cin, a->h, a->w,
-        a->stride, a->ho, a->wo);
-  GEMM (CblasRowMajor, CblasNoTrans, CblasNoTrans, a->cout, (int) (g * q), a->cin * 9, 1, a->wt,
-      a->cin * 9, col, (int) (g * q), 0, a->dst + i0 * q, (int) nq);
+  if (a->direct) {
+    for (int i = 0; i < g; i++)
+      FN (conv_fwd_direct) (a, i0 + i);
+    return;
+  }
+  if (g == 1) {
+    const int rt = FN (conv_tile_rows) (a->cin * 9, a->ho, a->wo);
+    for (int oy0 = 0; oy0 < a->ho; oy0 += rt) {
+      const int oy1 = oy0 + rt < a->ho ? oy0 + rt : a->ho, cols = (oy1 - oy0) * a->wo;
+      FN (im2col) (col, cols, a->src + i0 * hw, a->n * hw, a->cin, a->h, a->w, a->stride, oy0,
+          oy1, a->wo);
+      GEMM (CblasRowMajor, CblasNoTrans, CblasNoTrans, a->cout, cols, a->cin * 9, 1, a->wt,
+          a->cin * 9, col, cols, 0, a->dst + i0 * q + (size_t) oy0 * a->wo, (int) nq);
+    }
+  } else {
+    for (int i = 0; i < g; i++)
+      FN (im2col) (col + i * q, g * q, a->src + (i0 + i) * hw, a->n * hw, a->cin, a->h, a->w,
+          a->stride, 0, a->ho, a->wo);
+    GEMM (CblasRowMajor, CblasNoTrans, CblasNoTrans, a->cout, (int) (g * q), a->cin * 9, 1,
+        a->wt, a->cin * 9, col, (int) (g * q), 0, a->dst + i0 * q, (int) nq);
+  }
   if (a->bias)
     for (int o = 0; o < a->cout; o++)
       for (size_t j = 0; j < g * q; j++)
@@ -152,9 +228,27 @@ FN (conv_bwd_run) (const FN (conv_args) *a, int i0, int g, T *dwt, int beta, T *
 {
   const size_t q = (size_t) a->ho * a->wo, hw = (size_t) a->h * a->w, nq = (size_t) a->n * q;
   const int k = a->cin * 9;
+  if (g == 1) {
+    const int rt = FN (conv_tile_rows) (k, a->ho, a->wo);
+    for (int oy0 = 0; oy0 < a->ho; oy0 += rt) {
+      const int oy1 = oy0 + rt < a->ho ? oy0 + rt : a->ho, cols = (oy1 - oy0) * a->wo;
+      const T *dt = a->dout + i0 * q + (size_t) oy0 * a->wo;
+      FN (im2col) (col, cols, a->src + i0 * hw, a->n * hw, a->cin, a->h, a->w, a->stride, oy0,
+          oy1, a->wo);
+      GEMM (CblasRowMajor, CblasNoTrans, CblasTrans, a->cout, k, cols, 1, dt, (int) nq, col,
+          cols, oy0 ? 1 : beta, dwt, k);
+      if (a->dsrc) {
+        GEMM (CblasRowMajor, CblasTrans, CblasNoTrans, k, cols, a->cout, 1, a->wt, k, dt,
+            (int) nq, 0, col, cols);
+        FN (col2im) (a->dsrc + i0 * hw, col, cols, a->n * hw, a->cin, a->h, a->w, a->stride,
+            oy0, oy1, a->wo);
+      }
+    }
+    return;
+  }
   for (int i = 0; i < g; i++)
     FN (im2col) (col + i * q, g * q, a->src + (i0 + i) * hw, a->n * hw, a->cin, a->h, a->w,
-        a->stride, a->ho, a->wo);
+        a->stride, 0, a->ho, a->wo);
   GEMM (CblasRowMajor, CblasNoTrans, CblasTrans, a->cout, k, (int) (g * q), 1, a->dout + i0 * q,
       (int) nq, col, (int) (g * q), beta, dwt, k);
   if (a->dsrc) {
@@ -162,7 +256,7 @@ FN (conv_bwd_run) (const FN (conv_args) *a, int i0, int g, T *dwt, int beta, T *
         a->dout + i0 * q, (int) nq, 0, col, (int) (g * q));
     for (int i = 0; i < g; i++)
       FN (col2im) (a->dsrc + (i0 + i) * hw, col + i * q, g * q, a->n * hw, a->cin, a->h, a->w,
-          a->stride, a->ho, a->wo);
+          a->stride, 0, a->ho, a->wo);
   }
 }
 
@@ -175,8 +269,22 @@ static void
 FN (conv_bwd_run_t) (const FN (conv_args) *a, int i0, int g, T *part, int beta, T *col)
 {
   const size_t hw = (size_t) a->h * a->w, nhw = (size_t) a->n * hw;
+  if (g == 1) {
+    const int rt = FN (conv_tile_rows) (a->cout * 9, a->h, a->w);
+    for (int y0 = 0; y0 < a->h; y0 += rt) {
+      const int y1 = y0 + rt < a->h ? y0 + rt : a->h, cols = (y1 - y0) * a->w;
+      const size_t off = i0 * hw + (size_t) y0 * a->w;
+      FN (im2col) (col, cols, a->dout + i0 * hw, nhw, a->cout, a->h, a->w, 1, y0, y1, a->w);
+      GEMM (CblasRowMajor, CblasNoTrans, CblasTrans, a->cout * 9, a->cin, cols, 1, col, cols,
+          a->src + off, (int) nhw, y0 ? 1 : beta, part, a->cin);
+      if (a->dsrc)
+        GEMM (CblasRowMajor, CblasNoTrans, CblasNoTrans, a->cin, cols, a->cout * 9, 1, a->wf,
+            a->cout * 9, col, cols, 1, a->dsrc + off, (int) nhw);
+    }
+    return;
+  }
   for (int i = 0; i < g; i++)
-    FN (im2col) (col + i * hw, g * hw, a->dout + (i0 + i) * hw, nhw, a->cout, a->h, a->w, 1,
+    FN (im2col) (col + i * hw, g * hw, a->dout + (i0 + i) * hw, nhw, a->cout, a->h, a->w, 1, 0,
         a->h, a->w);
   GEMM (CblasRowMajor, CblasNoTrans, CblasTrans, a->cout * 9, a->cin, (int) (g * hw), 1, col,
       (int) (g * hw), a->src + i0 * hw, (int) nhw, beta, part, a->cin);
@@ -203,7 +311,8 @@ FN (conv_fwd_job) (void *v, int t, int nt)
   const FN (conv_args) *a = j->a;
   const size_t q = (size_t) a->ho * a->wo;
   const int i0 = a->n * t / nt, i1 = a->n * (t + 1) / nt, g = FN (conv_run) (a, i1 - i0);
-  T *c = t == 0 && g == 1 ? j->col : scratch (0, (size_t) a->cin * 9 * g * q * sizeof (T));
+  T *c = (t == 0 && g == 1) || a->direct ? j->col
+      : scratch (0, (size_t) a->cin * 9 * g * q * sizeof (T));
   if (c)
     for (int i = i0; i < i1; i += g) {
       const int m = i1 - i < g ? i1 - i : g;
@@ -217,7 +326,8 @@ FN (irc_tr_conv3x3_fwd) (T *dst, const T *src, int n, int cin, int h, int w, con
     const T *bias, int cout, int stride, T *col)
 {
   const FN (conv_args) a = {src, NULL, wt, NULL, bias, dst, NULL, n, cin, h, w, cout, stride,
-    irc_tr_conv_out (h, stride), irc_tr_conv_out (w, stride), 0};
+    irc_tr_conv_out (h, stride), irc_tr_conv_out (w, stride), 0,
+    stride == 1 && cout <= CONV_DIRECT_COUT && w >= 2};
   const size_t q = (size_t) a.ho * a.wo;
   unsigned char todo[n];
   memset (todo, 1, (size_t) n);
@@ -281,7 +391,7 @@ FN (irc_tr_conv3x3_bwd) (T *dsrc, T *dwt, T *dbias, const T *dout, const T *src,
     int cin, int h, int w, const T *wt, int cout, int stride, T *col)
 {
   FN (conv_args) a = {src, dout, wt, NULL, NULL, NULL, dsrc, n, cin, h, w, cout, stride,
-    irc_tr_conv_out (h, stride), irc_tr_conv_out (w, stride), stride == 1 && cout < cin};
+    irc_tr_conv_out (h, stride), irc_tr_conv_out (w, stride), stride == 1 && cout <= cin, 0};
   const size_t q = (size_t) a.ho * a.wo, nw = (size_t) cout * cin * 9;
   /* the transposed form needs the flipped weights and a partial dW per thread */
   T *wf = a.transposed ? scratch (2, nw * sizeof (T)) : NULL;

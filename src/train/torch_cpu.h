@@ -26,6 +26,14 @@
 #define IRC_TR_FMA_CLONES
 #endif
 
+/* Loops built twice, for AVX2 (8 floats a vector) and baseline SSE2; the
+ * same arithmetic (no contraction) either way. */
+#if defined(__GNUC__) && defined(__x86_64__) && defined(__GLIBC__)
+#define IRC_TR_VEC_CLONES __attribute__ ((target_clones ("avx2", "default")))
+#else
+#define IRC_TR_VEC_CLONES
+#endif
+
 /* exp and log as Vectorized<float>::exp() and ::log() (SLEEF, 1 ulp) */
 float irc_tr_torch_expf (float x);
 float irc_tr_torch_logf (float x);
