@@ -229,42 +229,57 @@ shift_cost (const uint16_t *a, const uint16_t *b, int w, int h, int dx, int dy, 
   return n ? (double) sum / (double) n : 1e30;
 }
 
-/* The same at full resolution between slots @cur and @prev. */
+/* The mean squared difference, each capped at SHIFT_CAP^2 (near its
+ * minimum a paraboloid, for the fraction of a pixel), at full resolution
+ * between slots @cur and @prev, over the
+ * current frame's pixels @mx and @my or more from its sides (the same
+ * pixels for every shift compared, up to @mx, @my), every other one. */
 static double
-shift_cost_full (const irc_temporal *t, int cur, int prev, int dx, int dy)
+shift_cost_full (const irc_temporal *t, int cur, int prev, int dx, int dy, int mx, int my)
 {
   const int w = t->p.width, h = t->p.height, step = 2;
-  const int x0 = dx < 0 ? -dx : 0, x1 = dx > 0 ? w - dx : w;
-  const int y0 = dy < 0 ? -dy : 0, y1 = dy > 0 ? h - dy : h;
-  if (2 * (long) (x1 - x0) * (y1 - y0) < (long) w * h)
+  if (abs (dx) > mx || abs (dy) > my)
     return 1e30;
   long sum = 0, n = 0;
-  for (int y = y0; y < y1; y += step)
-    for (int x = x0; x < x1; x += step) {
+  for (int y = my; y < h - my; y += step)
+    for (int x = mx; x < w - mx; x += step) {
       const int d = abs (luma_at (t, cur, (size_t) y * w + x)
           - luma_at (t, prev, (size_t) (y + dy) * w + x + dx));
-      sum += d < SHIFT_CAP ? d : SHIFT_CAP;
+      sum += d < SHIFT_CAP ? d * d : SHIFT_CAP * SHIFT_CAP;
       n++;
     }
   return n ? (double) sum / (double) n : 1e30;
 }
 
-/* The vertex of the parabola through (-1, @l), (0, @c), (1, @r), within
- * half a step of 0 (0 when @c is not a minimum). */
-static float
-vertex (double l, double c, double r)
+/* shift_cost_full() at a fractional shift (@dx, @dy), the previous frame
+ * read bilinearly; @mx, @my bound |dx| + 1, |dy| + 1. */
+static double
+shift_cost_frac (const irc_temporal *t, int cur, int prev, float dx, float dy, int mx, int my)
 {
-  const double d = l - 2.0 * c + r;
-  if (!(d > 0.0) || l < c || r < c || l >= 1e29 || r >= 1e29)
-    return 0.0f;
-  const double v = 0.5 * (l - r) / d;
-  return (float) (v < -0.5 ? -0.5 : v > 0.5 ? 0.5 : v);
+  const int w = t->p.width, h = t->p.height, step = 2;
+  const int ix = (int) floorf (dx), iy = (int) floorf (dy);
+  const float fx = dx - (float) ix, fy = dy - (float) iy;
+  if (abs (ix) + 1 > mx || abs (iy) + 1 > my)
+    return 1e30;
+  const float w00 = (1 - fx) * (1 - fy), w01 = fx * (1 - fy), w10 = (1 - fx) * fy, w11 = fx * fy;
+  const uint16_t *l = t->luma + (size_t) prev * t->plane;
+  double sum = 0;
+  long n = 0;
+  for (int y = my; y < h - my; y += step)
+    for (int x = mx; x < w - mx; x += step) {
+      const size_t j = (size_t) (y + iy) * w + x + ix;
+      const float v = w00 * l[j] + w01 * l[j + 1] + w10 * l[j + w] + w11 * l[j + w + 1];
+      const float d = fabsf ((float) luma_at (t, cur, (size_t) y * w + x) - v);
+      sum += d < SHIFT_CAP ? d * d : SHIFT_CAP * SHIFT_CAP;
+      n++;
+    }
+  return n ? sum / (double) n : 1e30;
 }
 
 /* The global shift of slot @cur against slot @prev, whose thumbnail is
  * t->thumb[!cur_thumb]: the (dx, dy) for which the current pixel (x, y)
  * best matches the previous frame's (x + dx, y + dy), to a fraction of a
- * pixel (a parabola through the costs around the best whole shift). Ties
+ * pixel (a paraboloid through the costs around the best whole shift). Ties
  * keep the smaller shift, so a still or flat view gives (0, 0). */
 static void
 global_shift (irc_temporal *t, int cur, int prev, float *dx, float *dy)
@@ -293,6 +308,11 @@ global_shift (irc_temporal *t, int cur, int prev, float *dx, float *dy)
   double cost[N][N];
   t->last_cx = cx, t->last_cy = cy;
   const int fx = cx * BLOCK, fy = cy * BLOCK;
+  const int mx = abs (fx) + FINE_RANGE + 1, my = abs (fy) + FINE_RANGE + 1;
+  if (4 * mx >= t->p.width || 4 * my >= t->p.height) {
+    *dx = (float) fx, *dy = (float) fy;   /* too little left to refine on */
+    return;
+  }
   for (int j = 0; j < N; j++)
     for (int i = 0; i < N; i++)
       cost[j][i] = 1e30;
@@ -301,20 +321,44 @@ global_shift (irc_temporal *t, int cur, int prev, float *dx, float *dy)
   for (int j = 1; j < N - 1; j++)
     for (int i = 1; i < N - 1; i++) {
       const int x = fx + i - FINE_RANGE - 1, y = fy + j - FINE_RANGE - 1;
-      cost[j][i] = shift_cost_full (t, cur, prev, x, y);
+      cost[j][i] = shift_cost_full (t, cur, prev, x, y, mx, my);
       if (cost[j][i] < best
           || (cost[j][i] == best && abs (x) + abs (y) < abs (fx + bi - FINE_RANGE - 1)
               + abs (fy + bj - FINE_RANGE - 1)))
         best = cost[j][i], bi = i, bj = j;
     }
   const int bx = fx + bi - FINE_RANGE - 1, by = fy + bj - FINE_RANGE - 1;
-  /* the neighbours on the grid's rim, when the best lies there */
-  if (bi == 1 || bi == N - 2)
-    cost[bj][bi == 1 ? 0 : N - 1] = shift_cost_full (t, cur, prev, bi == 1 ? bx - 1 : bx + 1, by);
-  if (bj == 1 || bj == N - 2)
-    cost[bj == 1 ? 0 : N - 1][bi] = shift_cost_full (t, cur, prev, bx, bj == 1 ? by - 1 : by + 1);
-  *dx = (float) bx + vertex (cost[bj][bi - 1], cost[bj][bi], cost[bj][bi + 1]);
-  *dy = (float) by + vertex (cost[bj - 1][bi], cost[bj][bi], cost[bj + 1][bi]);
+  /* the 3x3 costs around the best (those on the grid's rim when it lies
+   * there), and the minimum of the paraboloid through them: both axes at
+   * once, since an error along one shifts a diagonal texture's minimum
+   * along the other */
+  double g[3][3];
+  for (int j = -1; j <= 1; j++)
+    for (int i = -1; i <= 1; i++) {
+      double *c = &cost[bj + j][bi + i];
+      if (*c >= 1e29)
+        *c = shift_cost_full (t, cur, prev, bx + i, by + j, mx, my);
+      g[j + 1][i + 1] = *c;
+    }
+  *dx = (float) bx, *dy = (float) by;
+  const double gx = 0.5 * (g[1][2] - g[1][0]), gy = 0.5 * (g[2][1] - g[0][1]);
+  const double hxx = g[1][2] + g[1][0] - 2 * g[1][1], hyy = g[2][1] + g[0][1] - 2 * g[1][1];
+  const double hxy = 0.25 * (g[2][2] - g[0][2] - g[2][0] + g[0][0]);
+  const double det = hxx * hyy - hxy * hxy;
+  for (int j = 0; j < 3; j++)
+    for (int i = 0; i < 3; i++)
+      if (g[j][i] >= 1e29)
+        return;
+  if (hxx > 0 && det > 0) {
+    double fx_ = (-gx * hyy + gy * hxy) / det, fy_ = (-gy * hxx + gx * hxy) / det;
+    fx_ = fx_ < -0.5 ? -0.5 : fx_ > 0.5 ? 0.5 : fx_;
+    fy_ = fy_ < -0.5 ? -0.5 : fy_ > 0.5 ? 0.5 : fy_;
+    /* kept only where it matches better than the whole shift (a texture
+     * finer than the paraboloid assumes can bias it) */
+    if (shift_cost_frac (t, cur, prev, (float) (bx + fx_), (float) (by + fy_), mx + 1, my + 1)
+        < shift_cost_frac (t, cur, prev, (float) bx, (float) by, mx + 1, my + 1))
+      *dx += (float) fx_, *dy += (float) fy_;
+  }
 }
 
 /* The tolerance in luma sums (0-765): the caller's, else NOISE_SIGMAS
@@ -544,6 +588,25 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
        * never with a single past frame, which cannot tell) */
       if (!with_current && (t->p.mode != IRC_TEMPORAL_RAIN || (f & F_NEWEST_OFF) || n < 2))
         continue;
+      /* nor within two pixels of a brighter pixel whose newest past frame
+       * disagrees: the edge of something bright moving a pixel or two a
+       * frame */
+      if (!with_current) {
+        int edge = 0;
+        for (int dy = -2; dy <= 2 && !edge; dy++)
+          for (int dx = -2; dx <= 2; dx++) {
+            const int nx = x + dx, ny = y + dy;
+            if (nx < 0 || ny < 0 || nx >= W || ny >= H)
+              continue;
+            const unsigned g = t->flags[(size_t) ny * W + nx];
+            if ((g & F_BRIGHT) && (g & F_NEWEST_OFF)) {
+              edge = 1;
+              break;
+            }
+          }
+        if (edge)
+          continue;
+      }
       /* nor where the 5x5 block around the pixel matches the newest past
        * frame better elsewhere within LOCAL_REACH pixels than in place:
        * something bright that moved there on its own (a streak matches
