@@ -11,7 +11,7 @@ irc_backend_vulkan_new (const irc_weights *w, int cap_h, int cap_w,
 {
   (void) w, (void) cap_h, (void) cap_w, (void) params, (void) out;
   return irc_fail (err, IRC_ERR_UNSUPPORTED,
-      "vulkan: this libirc was built without the Vulkan backend (glslc or vulkan headers missing)");
+      "vulkan: this libirc was built without the Vulkan backend (-Dvulkan=disabled, or glslc or the vulkan headers missing)");
 }
 
 void
