@@ -804,8 +804,9 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
       g_param_spec_boolean ("fp16", "fp16 storage",
           "Vulkan only: keep weights and activations in 16-bit floats on the device "
           "(half the memory and traffic; arithmetic stays fp32; output within 1/255 "
-          "of fp32). Needs a device with 16-bit storage buffers: with backend=vulkan "
-          "its absence is an error, with backend=auto the CPU is used",
+          "of fp32). Needs a device with 16-bit storage buffers: without one the network "
+          "runs on the CPU (with backend=vulkan after a warning saying why; with "
+          "backend=auto silently, as when there is no GPU)",
           DEFAULT_FP16, rw));
   g_object_class_install_property (gobject_class, PROP_TILE_SIZE,
       g_param_spec_int ("tile-size", "Tile size",

@@ -1,6 +1,7 @@
 /* backend_cpu: the network's ops on the CPU, split into row bands or pixel
  * chunks that run on OpenMP threads, each band small enough to stay in cache;
- * GEMMs go to single-threaded OpenBLAS so the threads don't fight. */
+ * GEMMs go to single-threaded OpenBLAS so the threads don't fight (only
+ * while our ops run: see blas_serial_enter). */
 #include "backend.h"
 #include "error.h"
 #include "kernels.h"
@@ -8,6 +9,7 @@
 #include <cblas.h>
 #include <math.h>
 #include <omp.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -36,7 +38,44 @@ typedef struct {
   cpu_block *blocks;
   size_t n_blocks;
   float *block_arena;
+  /* the channel attention's per-channel mean and scale (max_c each, the
+   * widest NAFBlock's channels; in block_arena) */
+  float *sca_mean, *sca_s;
 } cpu_backend;
+
+/* OpenBLAS's thread count is process-wide state, and the process may be
+ * someone else's (a GStreamer pipeline, an application also calling BLAS):
+ * instead of setting it to 1 for good at creation, our ops set it to 1 only
+ * while they run and put the caller's value back after. Our OpenMP threads
+ * split the work and call GEMM from inside the parallel regions, where a
+ * threaded OpenBLAS would start its own threads on top of ours. A count of
+ * the ops in flight (several backends may run at once, on other threads)
+ * makes the first one in save the value and the last one out restore it;
+ * while any of ours runs, other BLAS users of the process run serial too.
+ * No OpenBLAS API sets the count per call or per thread. */
+static pthread_mutex_t blas_lock = PTHREAD_MUTEX_INITIALIZER;
+static int blas_users, blas_saved_threads;
+
+static void
+blas_serial_enter (void)
+{
+  pthread_mutex_lock (&blas_lock);
+  if (blas_users++ == 0) {
+    blas_saved_threads = openblas_get_num_threads ();
+    if (blas_saved_threads != 1)
+      openblas_set_num_threads (1);
+  }
+  pthread_mutex_unlock (&blas_lock);
+}
+
+static void
+blas_serial_leave (void)
+{
+  pthread_mutex_lock (&blas_lock);
+  if (--blas_users == 0 && blas_saved_threads != 1)
+    openblas_set_num_threads (blas_saved_threads);
+  pthread_mutex_unlock (&blas_lock);
+}
 
 static float *
 thread_scratch (cpu_backend *cb)
@@ -313,7 +352,7 @@ cpu_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
       b3[o] = bw->beta[o] * bw->conv3_b[o];
     }
   } else {
-    float mean[4096], s[4096];
+    float *mean = cb->sca_mean, *s = cb->sca_s;
     for (int k = 0; k < c; k++) {
       double acc = 0;
       for (long i = 0; i < n_bands; i++)
@@ -377,12 +416,17 @@ fold_blocks (cpu_backend *cb, const irc_weights *w, irc_error *err)
     w->right[0], w->right[1], w->right[2]};
   const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
     cfg->right[0], cfg->right[1], cfg->right[2]};
+  size_t max_c = 1;
   for (int l = 0; l < 7; l++)
     for (int i = 0; i < counts[l]; i++) {
       const size_t c = (size_t) lists[l][i].c;
       floats += 2 * c * c + 2 * c + 2 * c * c + 2 * c + c * c + c;
+      if (c > max_c)
+        max_c = c;
       n++;
     }
+  /* and the channel attention's mean and scale, for the widest block */
+  floats += 2 * max_c;
   cb->blocks = calloc (n ? n : 1, sizeof *cb->blocks);
   cb->block_arena = malloc ((floats ? floats : 1) * sizeof (float));
   if (!cb->blocks || !cb->block_arena)
@@ -408,6 +452,8 @@ fold_blocks (cpu_backend *cb, const irc_weights *w, irc_error *err)
         fb->b5[o] = bw->gamma[o] * bw->conv5_b[o];
       }
     }
+  cb->sca_mean = p;
+  cb->sca_s = p + max_c;
   return IRC_OK;
 }
 
@@ -437,6 +483,41 @@ cpu_prepare (irc_backend *be, irc_error *err)
   return IRC_OK;
 }
 
+/* the ops that call OpenBLAS, each run with it serial (blas_serial_enter) */
+static void
+cpu_conv_serial (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w,
+    const float *b, int k, int stride, int leaky, const irc_tensor *residual)
+{
+  blas_serial_enter ();
+  cpu_conv (be, dst, src, w, b, k, stride, leaky, residual);
+  blas_serial_leave ();
+}
+
+static void
+cpu_down_serial (irc_backend *be, irc_tensor dst, irc_tensor src, const float *w)
+{
+  blas_serial_enter ();
+  cpu_down (be, dst, src, w);
+  blas_serial_leave ();
+}
+
+static void
+cpu_up_serial (irc_backend *be, irc_tensor dst, irc_tensor src, irc_tensor skip,
+    const float *up_w, const float *down_w)
+{
+  blas_serial_enter ();
+  cpu_up (be, dst, src, skip, up_w, down_w);
+  blas_serial_leave ();
+}
+
+static void
+cpu_nafblock_serial (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
+{
+  blas_serial_enter ();
+  cpu_nafblock (be, x, bw);
+  blas_serial_leave ();
+}
+
 static void
 cpu_free (irc_backend *be)
 {
@@ -456,23 +537,19 @@ irc_backend_cpu_new (const irc_weights *w, int cap_h, int cap_w, int threads,
     irc_backend **out, irc_error *err)
 {
   (void) cap_h, (void) cap_w;
-  if (4 * w->cfg.dim > 4096)
-    return irc_fail (err, IRC_ERR_UNSUPPORTED, "cpu backend: dim %d too large", w->cfg.dim);
   cpu_backend *cb = calloc (1, sizeof *cb);
   if (!cb)
     return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
   cb->threads = threads > 0 ? threads : omp_get_num_procs ();
-  /* our threads split the work; OpenBLAS must not start its own inside them */
-  openblas_set_num_threads (1);
   cb->base.kind = IRC_BACKEND_CPU;
   cb->base.name = "cpu";
   cb->base.measuring = 1;
   cb->base.prepare = cpu_prepare;
   cb->base.free = cpu_free;
-  cb->base.conv = cpu_conv;
-  cb->base.down = cpu_down;
-  cb->base.up = cpu_up;
-  cb->base.nafblock = cpu_nafblock;
+  cb->base.conv = cpu_conv_serial;
+  cb->base.down = cpu_down_serial;
+  cb->base.up = cpu_up_serial;
+  cb->base.nafblock = cpu_nafblock_serial;
   cb->base.mean = cpu_mean;
   irc_status st = fold_blocks (cb, w, err);
   if (st != IRC_OK) {

@@ -11,6 +11,9 @@ typedef struct {
   irc_backend base;
   float *scratch;
   size_t scratch_count;
+  /* the channel attention's per-channel mean and scale: the widest
+   * NAFBlock's channels each, after the scratch in the same allocation */
+  float *sca_mean, *sca_s;
 } ref_backend;
 
 static void
@@ -65,7 +68,7 @@ ref_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   const int c = x.c;
   const size_t hw = irc_tensor_plane (x);
   float *a = r->scratch, *b2 = a + 2 * c * hw, *g = b2 + 2 * c * hw;
-  float mean[4096], s[4096];
+  float *mean = r->sca_mean, *s = r->sca_s;
   irc_ref_layernorm2d (g, x.data, c, hw, bw->norm1_w, bw->norm1_b, 1e-6f);
   irc_ref_conv2d (a, g, c, x.h, x.w, bw->conv1_w, bw->conv1_b, 2 * c, 1, 1, 1);
   irc_ref_conv2d (b2, a, 2 * c, x.h, x.w, bw->conv2_w, bw->conv2_b, 2 * c, 3, 1, 2 * c);
@@ -103,9 +106,6 @@ irc_status
 irc_backend_ref_new (const irc_weights *w, int cap_h, int cap_w, irc_backend **out,
     irc_error *err)
 {
-  if (4 * w->cfg.dim > 4096)
-    return irc_fail (err, IRC_ERR_UNSUPPORTED, "reference backend: dim %d too large",
-        w->cfg.dim);
   ref_backend *r = calloc (1, sizeof *r);
   if (!r)
     return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
@@ -116,13 +116,26 @@ irc_backend_ref_new (const irc_weights *w, int cap_h, int cap_w, irc_backend **o
   size_t need = 10 * C * l0;
   if (7 * C * l0 > need)
     need = 7 * C * l0;
-  r->scratch = malloc (need * sizeof (float));
+  /* the widest NAFBlock's channels, for the attention's mean and scale */
+  const irc_config *cfg = &w->cfg;
+  const irc_nafblock_w *lists[7] = {w->left[0], w->left[1], w->left[2], w->bottom,
+    w->right[0], w->right[1], w->right[2]};
+  const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
+    cfg->right[0], cfg->right[1], cfg->right[2]};
+  size_t max_c = 1;
+  for (int l = 0; l < 7; l++)
+    for (int i = 0; i < counts[l]; i++)
+      if ((size_t) lists[l][i].c > max_c)
+        max_c = (size_t) lists[l][i].c;
+  r->scratch = malloc ((need + 2 * max_c) * sizeof (float));
   if (!r->scratch) {
     free (r);
     return irc_fail (err, IRC_ERR_NOMEM, "reference backend: out of memory for %zu MB of scratch",
         need * sizeof (float) >> 20);
   }
   r->scratch_count = need;
+  r->sca_mean = r->scratch + need;
+  r->sca_s = r->sca_mean + max_c;
   r->base.kind = IRC_BACKEND_REFERENCE;
   r->base.name = "reference";
   r->base.free = ref_free;
