@@ -117,8 +117,8 @@ gst_irconstyle_task_get_type (void)
     {GST_IRCONSTYLE_TASK_DENOISE, "Remove sensor noise", "denoise"},
     {GST_IRCONSTYLE_TASK_DEBLUR, "Remove motion blur", "deblur"},
     {GST_IRCONSTYLE_TASK_AUTO, "Whatever each scene holds: the degradation detector reads "
-          "it once per scene and routes the scene to the model for that degradation (a clean "
-          "scene passes through; mixtures and doubtful readings go to the all-in-one model)",
+          "it once per scene and routes the scene to the model for that degradation; clean "
+          "scenes, mixtures and doubtful readings go to the all-in-one model",
         "auto"},
     {0, NULL, NULL},
   };
@@ -319,7 +319,11 @@ configure_runner (GstIrconstyle * self, const GstVideoInfo * info)
   p.detector = self->detector;
   for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
     p.routes[k] = self->routes[k];
-  p.route_clean = self->routes[0] != NULL;
+  /* a scene read as clean still goes through the all-in-one model, which
+   * leaves clean footage nearly as it is: passing it through untouched
+   * would leave a misread degradation (haze read as clean, measured on the
+   * real haze pairs) wholly in place */
+  p.route_clean = 0;
   GST_OBJECT_UNLOCK (self);
 
   irc_runner_free (&self->runner);

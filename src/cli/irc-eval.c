@@ -90,7 +90,8 @@ usage (FILE *fp)
       "                       the model's own degradation head) and restored by\n"
       "                       DIR/derain, dehaze, denoise or deblur.safetensors when\n"
       "                       read as that kind alone with confidence 0.5 or more,\n"
-      "                       left as it is when read clean, else by --model\n"
+      "                       else (clean, mixtures, doubt) by --model\n"
+      "      --route-clean    with --route: leave images read as clean as they are\n"
       "  -h, --help           this help\n"
       "\n"
       "Columns: in_* are the degraded input against the target, out_* the model's\n"
@@ -540,6 +541,7 @@ typedef struct {
   irc_model *detector;          /* DIR/detect.safetensors, or the model itself */
   irc_model *routes[IRC_DEGRADATION_KINDS];
   size_t routed[IRC_DEGRADATION_KINDS + 2];     /* images per route, -1 last */
+  int route_clean;              /* --route-clean: pass clean readings through */
 } run_opts;
 
 static const char *const route_names[IRC_DEGRADATION_KINDS] = { "derain", "dehaze", "denoise",
@@ -679,6 +681,8 @@ evaluate (run_opts *o, const irc_model *model, item_list *l)
         goto next;
       }
       route = irc_degradation_route (&d, 0.5f);
+      if (route == IRC_DEGRADATION_KINDS && !o->route_clean)
+        route = -1;   /* as the element: clean scenes go to the model */
       o->routed[route < 0 ? IRC_DEGRADATION_KINDS + 1 : route]++;
       char reading[64];
       irc_degradation_name (d.known, d.kinds, reading, sizeof reading);
@@ -810,7 +814,7 @@ main (int argc, char **argv)
     return irc_eval_probe_main (argc - 1, argv + 1);
   enum {
     OPT_PAIRS = 256, OPT_CLEAN, OPT_DEGRADE, OPT_COMPARE, OPT_SIGMA, OPT_KERNEL, OPT_CSV,
-    OPT_SIDE, OPT_TLC, OPT_QUANTIZE, OPT_JPEG, OPT_ROUTE,
+    OPT_SIDE, OPT_TLC, OPT_QUANTIZE, OPT_JPEG, OPT_ROUTE, OPT_ROUTE_CLEAN,
   };
   static const struct option longopts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -824,6 +828,7 @@ main (int argc, char **argv)
     { "quantize", no_argument, NULL, OPT_QUANTIZE },
     { "jpeg", required_argument, NULL, OPT_JPEG },
     { "route", required_argument, NULL, OPT_ROUTE },
+    { "route-clean", no_argument, NULL, OPT_ROUTE_CLEAN },
     { "csv", required_argument, NULL, OPT_CSV },
     { "side-by-side", required_argument, NULL, OPT_SIDE },
     { "backend", required_argument, NULL, 'b' },
@@ -875,6 +880,7 @@ main (int argc, char **argv)
         break;
       case OPT_QUANTIZE: o.deg.quantize = 1; break;
       case OPT_ROUTE: o.route_dir = optarg; break;
+      case OPT_ROUTE_CLEAN: o.route_clean = 1; break;
       case OPT_JPEG: {
         long long q;
         if (parse_long (optarg, 1, 100, &q))
