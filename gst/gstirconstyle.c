@@ -854,8 +854,8 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
           "over them (less noise and flicker). Moving objects, parallax and anything the "
           "past frames disagree on stay as the network gave them. noise: the averaging "
           "only. The past frames are forgotten at scene cuts, flushes, discontinuities, "
-          "dropped frames and caps changes. Costs ~5-10% of a 640x480 frame's restoration "
-          "time on the CPU (MODELS.md, Temporal mode)",
+          "dropped frames and caps changes. Costs about 80 ms of one core per 640x480 frame "
+          "(MODELS.md, Temporal mode)",
           GST_TYPE_IRCONSTYLE_TEMPORAL, DEFAULT_TEMPORAL, rw));
   g_object_class_install_property (gobject_class, PROP_TEMPORAL_HISTORY,
       g_param_spec_int ("temporal-history", "Temporal history",

@@ -11,6 +11,7 @@
 #include "irc/temporal.h"
 #include "error.h"
 
+#include <limits.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -392,6 +393,30 @@ tolerance (const irc_temporal *t, int cur, int prev, float fdx, float fdy)
   return tol > 3 * MIN_LEVELS ? tol : 3 * MIN_LEVELS;
 }
 
+/* Sum of absolute differences between the 5x5 block of @cur around (x, y)
+ * and @prev's at (x + ox, y + oy), over the pixels inside both frames,
+ * scaled to 25 pixels; -1 with fewer than 9 such pixels. With @against 0
+ * or more, stops as soon as the sum cannot end below 3/4 of @against
+ * (returning LONG_MAX): the scaled sum is never below the partial one. */
+static long
+block_sad (const uint16_t *cur, const uint16_t *prev, int W, int H, int x, int y, int ox,
+    int oy, long against)
+{
+  long sad = 0;
+  int cnt = 0;
+  for (int by = -2; by <= 2; by++)
+    for (int bx = -2; bx <= 2; bx++) {
+      const int qx = x + bx, qy = y + by, nx = qx + ox, ny = qy + oy;
+      if (qx < 0 || qy < 0 || qx >= W || qy >= H || nx < 0 || ny < 0 || nx >= W || ny >= H)
+        continue;
+      sad += abs (cur[(size_t) qy * W + qx] - prev[(size_t) ny * W + nx]);
+      cnt++;
+      if (against >= 0 && 4 * sad >= 3 * against)
+        return LONG_MAX;
+    }
+  return cnt < 9 ? -1 : sad * 25 / cnt;
+}
+
 /* Sorts up to IRC_TEMPORAL_MAX_FRAMES + 1 values (insertion sort). */
 static inline void
 sort_small (float *v, int n)
@@ -614,30 +639,24 @@ irc_temporal_process_rgb (irc_temporal *t, float *rgb, irc_temporal_result *resu
       if (!with_current) {
         const int cx = x + ix[0] + (w01[0] + w11[0] >= 0.5f), cy = y + iy[0]
             + (w10[0] + w11[0] >= 0.5f);
-        long in_place = -1, elsewhere = -1;
-        for (int dy = -LOCAL_REACH; dy <= LOCAL_REACH; dy++)
+        /* in place first; then, at each offset, stop adding once the block
+         * cannot match better than 3/4 of that */
+        const long in_place = block_sad (lcur, pl[0], W, H, x, y, cx - x, cy - y, -1);
+        if (in_place < 0)
+          continue;
+        int moved = 0;
+        for (int dy = -LOCAL_REACH; dy <= LOCAL_REACH && !moved; dy++)
           for (int dx = -LOCAL_REACH; dx <= LOCAL_REACH; dx++) {
-            long sad = 0;
-            int cnt = 0;
-            for (int by = -2; by <= 2; by++)
-              for (int bx = -2; bx <= 2; bx++) {
-                const int qx = x + bx, qy = y + by;
-                const int nx = cx + dx + bx, ny = cy + dy + by;
-                if (qx < 0 || qy < 0 || qx >= W || qy >= H || nx < 0 || ny < 0 || nx >= W
-                    || ny >= H)
-                  continue;
-                sad += abs (lcur[(size_t) qy * W + qx] - pl[0][(size_t) ny * W + nx]);
-                cnt++;
-              }
-            if (cnt < 9)
-              continue;
-            sad = sad * 25 / cnt;
             if (dx == 0 && dy == 0)
-              in_place = sad;
-            else if (elsewhere < 0 || sad < elsewhere)
-              elsewhere = sad;
+              continue;
+            const long sad = block_sad (lcur, pl[0], W, H, x, y, cx - x + dx, cy - y + dy,
+                in_place);
+            if (sad >= 0 && sad != LONG_MAX && 4 * sad < 3 * in_place) {
+              moved = 1;
+              break;
+            }
           }
-        if (in_place < 0 || (elsewhere >= 0 && 4 * elsewhere < 3 * in_place))
+        if (moved)
           continue;
       }
       /* the mean of the frames that agree with the reference */
