@@ -1,13 +1,14 @@
 /* temporal: the causal, motion-aware temporal filter of irc/temporal.h.
  *
  * Frames are kept as 8-bit planar RGB in a ring of frames + 1 slots (the
- * past frames and the current one); luma is the sum R + G + B (0-765), so
- * the per-pixel work is integer. Each frame: its global shift against the
- * previous one (a panning camera), found on 4x4-block thumbnails and
- * refined at full resolution; then per-pixel flags (brighter / darker than
- * the temporal reference, disagreeing past) over the past frames aligned by
- * those shifts; their counts over a sliding 9x9 window (a column sum per
- * flag, updated row by row); and the output. */
+ * past frames and the current one), with their luma, the sum R + G + B
+ * (0-765). Each frame: its global shift against the previous one (a
+ * panning camera), found on 4x4-block thumbnails and refined at full
+ * resolution to a fraction of a pixel; then per-pixel flags (brighter /
+ * darker than the temporal reference, disagreeing past, ...) over the past
+ * frames read at those shifts; their counts over a sliding 9x9 window (a
+ * column sum per flag, updated row by row); and the output, as a
+ * correction of the caller's own values. */
 #include "irc/temporal.h"
 #include "error.h"
 
@@ -20,8 +21,8 @@
 #define F_BRIGHT 1u
 #define F_DARK 2u
 #define F_DISAGREE 4u
-#define F_THICK 8u
-#define F_NEWEST_OFF 16u /* the newest past frame disagrees with the reference */      /* bright, and so is all of its 3x3 neighbourhood */
+#define F_THICK 8u      /* bright, and so is all of its 3x3 neighbourhood */
+#define F_NEWEST_OFF 16u /* the newest past frame disagrees with the reference */
 
 /* the motion window: (2 RADIUS + 1)^2 pixels */
 #define RADIUS 4
@@ -36,8 +37,8 @@
 #define MAX_DISAGREE 0.25f
 #define MAX_BRIGHT 0.6f
 #define MAX_THICK 0.15f
-/* how far (pixels) a bright pixel's brightness is looked for in the newest
- * past frame before it may count as a streak */
+/* how far (pixels) the block around a bright pixel is matched against the
+ * newest past frame before it may count as a streak */
 #define LOCAL_REACH 4
 
 /* global motion: 4x4-block thumbnails searched over +-COARSE_RANGE blocks,
@@ -66,7 +67,7 @@ struct irc_temporal {
   float *rgb;                   /* the caller's frame as float (irc_temporal_process) */
   uint8_t *flags;               /* per pixel */
   uint16_t *ref;                /* per-pixel temporal reference luma (0-765), in 1/64 */
-  int *colsum;                  /* 3 x width: flag counts over the window's rows */
+  int *colsum;                  /* 4 x width: flag counts over the window's rows */
   /* global motion */
   int tw, th;                   /* thumbnail size in blocks, 0 = no motion search */
   uint16_t *thumb[2];           /* block sums of R + G + B: [cur_thumb] is the newest */
