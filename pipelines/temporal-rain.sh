@@ -32,11 +32,11 @@ src="multifilesrc location=$frames/%05d.jpg start-index=1 stop-index=$n \
 gst-launch-1.0 -q $src ! filesink location="$out/input.rgb"
 files=("$out/input.rgb")
 for mode in "${modes[@]}"; do
-  t0=$(date +%s.%N)
+  t0=$(date +%s%N)
   gst-launch-1.0 -q $src ! irconstyle task=derain temporal="$mode" \
     ! filesink location="$out/temporal-$mode.rgb"
-  t1=$(date +%s.%N)
-  echo "temporal=$mode: $(echo "($t1 - $t0) * 1000 / $n" | bc) ms per frame (wall, the whole pipeline)"
+  t1=$(date +%s%N)
+  echo "temporal=$mode: $(( (t1 - t0) / 1000000 / n )) ms per frame (wall, the whole pipeline)"
   files+=("$out/temporal-$mode.rgb")
 done
 echo "$n frames of $size from $frames"
