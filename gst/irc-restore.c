@@ -319,6 +319,6 @@ main (int argc, char **argv)
   gst_object_unref (a.pipeline);
   g_main_loop_unref (a.loop);
   g_free (desc), g_free (in_q), g_free (tmp_q), g_free (tmp_template), g_free (dir), g_free (base);
-  g_free (a.error), g_free (task), g_free (model), g_free (backend);
+  g_free (a.error), g_free (task), g_free (model), g_free (backend), g_free (temporal);
   return rc;
 }
