@@ -104,7 +104,8 @@ static GstStaticPadTemplate src_template = GST_STATIC_PAD_TEMPLATE ("src",
 G_DEFINE_TYPE (GstIrconstyle, gst_irconstyle, GST_TYPE_VIDEO_FILTER);
 GST_ELEMENT_REGISTER_DEFINE (irconstyle, "irconstyle", GST_RANK_NONE, GST_TYPE_IRCONSTYLE);
 
-static const gchar *const task_names[] = {"derain", "dehaze", "denoise", "deblur", "auto"};
+static const gchar *const task_names[] = {"derain", "dehaze", "denoise", "deblur", "auto",
+  "defog"};
 
 #define GST_TYPE_IRCONSTYLE_TASK (gst_irconstyle_task_get_type ())
 static GType
@@ -120,6 +121,9 @@ gst_irconstyle_task_get_type (void)
           "it once per scene and routes the scene to the model for that degradation; clean "
           "scenes, mixtures and doubtful readings go to the all-in-one model",
         "auto"},
+    {GST_IRCONSTYLE_TASK_DEFOG, "Remove dense fog (thick, patchy, little of the scene left: "
+          "the dehaze model trained on dense fog as well; on light haze dehaze is better)",
+        "defog"},
     {0, NULL, NULL},
   };
   if (g_once_init_enter (&type))

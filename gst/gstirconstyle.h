@@ -17,6 +17,7 @@ G_DECLARE_FINAL_TYPE (GstIrconstyle, gst_irconstyle, GST, IRCONSTYLE, GstVideoFi
  * @GST_IRCONSTYLE_TASK_DENOISE: remove sensor noise
  * @GST_IRCONSTYLE_TASK_DEBLUR: remove motion blur
  * @GST_IRCONSTYLE_TASK_AUTO: one model for all four degradations
+ * @GST_IRCONSTYLE_TASK_DEFOG: remove dense fog
  *
  * Which bundled model restores the video.
  */
@@ -26,6 +27,7 @@ typedef enum {
   GST_IRCONSTYLE_TASK_DENOISE,
   GST_IRCONSTYLE_TASK_DEBLUR,
   GST_IRCONSTYLE_TASK_AUTO,
+  GST_IRCONSTYLE_TASK_DEFOG,
 } GstIrconstyleTask;
 
 /**

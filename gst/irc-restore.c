@@ -156,7 +156,7 @@ main (int argc, char **argv)
   gboolean quiet = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     {"task", 't', 0, G_OPTION_ARG_STRING, &task,
-        "derain, dehaze, denoise, deblur or auto (default derain)", "TASK"},
+        "derain, dehaze, denoise, deblur, auto or defog (default derain)", "TASK"},
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "model file instead of the task's", "FILE"},
     {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "auto, cpu or vulkan", "NAME"},
     {"tile-size", 0, 0, G_OPTION_ARG_INT, &tile, "tile size in pixels (0 = whole frames)", "N"},
@@ -242,7 +242,7 @@ main (int argc, char **argv)
     GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (a.filter), "task");
     GEnumValue *v = g_enum_get_value_by_nick (G_PARAM_SPEC_ENUM (ps)->enum_class, task);
     if (!v) {
-      g_printerr ("irc-restore: unknown task '%s' (derain, dehaze, denoise, deblur, auto)\n",
+      g_printerr ("irc-restore: unknown task '%s' (derain, dehaze, denoise, deblur, auto, defog)\n",
           task);
       g_unlink (tmp_template);
       return 2;
