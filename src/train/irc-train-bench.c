@@ -24,6 +24,16 @@ now (void)
   return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
+/* CPU time of the whole process (every thread), for a figure that a busy
+ * machine's descheduling does not inflate */
+static double
+cpu_now (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
 static int
 cmp_double (const void *a, const void *b)
 {
@@ -234,23 +244,30 @@ main (int argc, char **argv)
 
   /* 1. the step: median of @reps after a warm-up, timed by phase */
   double *t = malloc ((size_t) (reps + 1) * sizeof (double));
+  double *tc = malloc ((size_t) (reps + 1) * sizeof (double));
   irc_train_timing tm;
   memset (&tm, 0, sizeof tm);
   irc_train_losses L;
   for (int r = 0; r <= reps; r++) {
     if (r == 1)
       irc_trainer_set_timing (tr, &tm);
-    const double t0 = now ();
+    const double t0 = now (), c0 = cpu_now ();
     if (irc_trainer_step (tr, lq, gt, &L, &err) != IRC_OK) {
       fprintf (stderr, "irc-train-bench: %s\n", err.message);
       return 1;
     }
     t[r] = now () - t0;   /* t[0] is the warm-up */
+    tc[r] = cpu_now () - c0;
   }
   irc_trainer_set_timing (tr, NULL);
   const double step = median (t + 1, reps);
   printf ("irc train step  %s batch %d patch %d: %.0f ms (median of %d)  loss %.4f\n", config,
       batch, patch, step * 1000, reps, L.total);
+  /* with one thread this is the step's own work; with more it includes the
+   * pool's brief spinning between jobs */
+  printf ("  CPU time per step, all threads: %.0f ms (median of %d)\n",
+      median (tc + 1, reps) * 1000, reps);
+  free (tc);
   /* forward (query encoder and U-Net), key encoder forward, and a backward
    * of about twice the forward (input and weight gradients) */
   const double px = (double) batch * patch * patch;

@@ -261,10 +261,13 @@ FN (conv_bwd_run) (const FN (conv_args) *a, int i0, int g, T *dwt, int beta, T *
 }
 
 /* Backward of images [i0, i0 + g) through the transposed convolution, for
- * stride 1 when cout < cin: with D = im2col(dout) (cout*9 x g*q, small),
+ * stride 1 when cout <= cin: with D = im2col(dout) (cout*9 x g*q, no larger
+ * than the input's column matrix),
  *   dW[co][ci][k] = sum D[co*9 + 8-k][.] src[ci][.]   (part (+)= D src^T)
  *   dsrc = Wf D,  Wf[ci][co*9 + j] = W[co][ci*9 + 8-j],
- * so no cin*9-row column matrix is written and read back. */
+ * so no cin*9-row column matrix is written by a GEMM and read back by
+ * col2im, and the input gradient's GEMM sums cout*9 terms rather than cout
+ * (cout == cin: the encoder's 16->16 and 32->32 on the large maps). */
 static void
 FN (conv_bwd_run_t) (const FN (conv_args) *a, int i0, int g, T *part, int beta, T *col)
 {
