@@ -118,10 +118,16 @@ def restore(irc_restore, model, src, dst, extra_env=None):
 
 
 def gst_restore(model, src, dst, props):
+    # Under the sanitize test setup the plugin is instrumented and
+    # gst-launch-1.0 is not: it needs the ASan runtime preloaded, as the
+    # setup's wrapper does for the programs it starts itself.
+    env = dict(os.environ)
+    if os.environ.get("IRC_ASAN_RUNTIME"):
+        env["LD_PRELOAD"] = os.environ["IRC_ASAN_RUNTIME"]
     subprocess.run(["gst-launch-1.0", "-q", "filesrc", f"location={src}", "!", "pngdec", "!",
                     "videoconvert", "!", "video/x-raw,format=RGB", "!", "irconstyle", f"model={model}"]
                    + props + ["!", "videoconvert", "!", "video/x-raw,format=RGB", "!", "pngenc", "!",
-                              "filesink", f"location={dst}"], check=True)
+                              "filesink", f"location={dst}"], check=True, env=env)
     return png_read(dst)[0]
 
 
