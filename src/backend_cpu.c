@@ -416,13 +416,11 @@ fold_blocks (cpu_backend *cb, const irc_weights *w, irc_error *err)
     w->right[0], w->right[1], w->right[2]};
   const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
     cfg->right[0], cfg->right[1], cfg->right[2]};
-  size_t max_c = 1;
+  const size_t max_c = irc_weights_widest_block (w);
   for (int l = 0; l < 7; l++)
     for (int i = 0; i < counts[l]; i++) {
       const size_t c = (size_t) lists[l][i].c;
       floats += 2 * c * c + 2 * c + 2 * c * c + 2 * c + c * c + c;
-      if (c > max_c)
-        max_c = c;
       n++;
     }
   /* and the channel attention's mean and scale, for the widest block */

@@ -117,16 +117,7 @@ irc_backend_ref_new (const irc_weights *w, int cap_h, int cap_w, irc_backend **o
   if (7 * C * l0 > need)
     need = 7 * C * l0;
   /* the widest NAFBlock's channels, for the attention's mean and scale */
-  const irc_config *cfg = &w->cfg;
-  const irc_nafblock_w *lists[7] = {w->left[0], w->left[1], w->left[2], w->bottom,
-    w->right[0], w->right[1], w->right[2]};
-  const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
-    cfg->right[0], cfg->right[1], cfg->right[2]};
-  size_t max_c = 1;
-  for (int l = 0; l < 7; l++)
-    for (int i = 0; i < counts[l]; i++)
-      if ((size_t) lists[l][i].c > max_c)
-        max_c = (size_t) lists[l][i].c;
+  const size_t max_c = irc_weights_widest_block (w);
   r->scratch = malloc ((need + 2 * max_c) * sizeof (float));
   if (!r->scratch) {
     free (r);

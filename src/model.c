@@ -184,6 +184,22 @@ irc_weights_describe (irc_weights *w, const char *ep, irc_tensor_desc *descs, si
 
 #undef P
 
+size_t
+irc_weights_widest_block (const irc_weights *w)
+{
+  const irc_config *cfg = &w->cfg;
+  const irc_nafblock_w *lists[7] = {w->left[0], w->left[1], w->left[2], w->bottom,
+    w->right[0], w->right[1], w->right[2]};
+  const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
+    cfg->right[0], cfg->right[1], cfg->right[2]};
+  size_t widest = 1;
+  for (int l = 0; l < 7; l++)
+    for (int i = 0; i < counts[l]; i++)
+      if ((size_t) lists[l][i].c > widest)
+        widest = (size_t) lists[l][i].c;
+  return widest;
+}
+
 void
 irc_fold_norm (float *w_out, float *b_out, const float *w, const float *b, int cout, int cin,
     const float *scale, const float *shift)

@@ -70,6 +70,10 @@ typedef struct {
 size_t irc_weights_describe (irc_weights *w, const char *enc_prefix,
     irc_tensor_desc *descs, size_t max);
 
+/* Channels of the widest NAFBlock of @w (at least 1): what the channel
+ * attention's per-channel mean and scale buffers must hold. */
+size_t irc_weights_widest_block (const irc_weights *w);
+
 /* Sets the channel plan of @w from @cfg and allocates its block arrays. */
 irc_status irc_weights_init (irc_weights *w, const irc_config *cfg, irc_error *err);
 void irc_weights_clear (irc_weights *w);
