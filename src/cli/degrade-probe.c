@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,11 +80,23 @@ usage_error (const char *fmt, const char *arg)
   return EXIT_USAGE;
 }
 
+/* @s as a whole integer in [@lo, @hi] into *@out; -1 if it is not one. */
+static int
+parse_int (const char *s, long long lo, long long hi, long long *out)
+{
+  char *end;
+  errno = 0;
+  const long long v = strtoll (s, &end, 10);
+  if (errno || end == s || *end || v < lo || v > hi)
+    return -1;
+  *out = v;
+  return 0;
+}
+
 /* "rain+haze" -> kinds; returns -1 for an unknown word. */
 static int
 parse_truth (const char *s, size_t len, unsigned *kinds)
 {
-  static const char *const names[IRC_DEGRADATION_KINDS] = { "rain", "haze", "noise", "blur" };
   *kinds = 0;
   if (len == 5 && strncmp (s, "clean", 5) == 0)
     return 0;
@@ -93,11 +106,14 @@ parse_truth (const char *s, size_t len, unsigned *kinds)
     while (j < len && s[j] != '+')
       j++;
     int found = 0;
-    for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
-      if (strlen (names[k]) == j - i && strncmp (s + i, names[k], j - i) == 0) {
+    for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
+      char name[16];   /* the library's name of kind k alone */
+      irc_degradation_name (1, 1u << k, name, sizeof name);
+      if (strlen (name) == j - i && strncmp (s + i, name, j - i) == 0) {
         *kinds |= 1u << k;
         found = 1;
       }
+    }
     if (!found)
       return -1;
     i = j + 1;
@@ -195,8 +211,9 @@ print_confusion (const char *title, char classes[][64], int nc, const int *conf,
     printf (" %10s", "other");
   printf ("\n");
   for (int i = 0; i < nc; i++) {
-    int row = 0;
-    for (int j = 0; j <= nc; j++)
+    /* the readings outside the truths' classes sit in the last column */
+    int row = conf[i * (MAX_CLASSES + 1) + MAX_CLASSES];
+    for (int j = 0; j < nc; j++)
       row += conf[i * (MAX_CLASSES + 1) + j];
     if (!row)
       continue;
@@ -313,7 +330,7 @@ irc_eval_probe_main (int argc, char **argv)
   const char *model_path = NULL;
   probe_set sets[MAX_SETS];
   int n_sets = 0, linear = 0, threads = 0, crop = 0;
-  long long seed = 0, limit = 0;
+  long long seed = 0, limit = 0, v = 0;
   double sigma = -1;
   int c;
   optind = 1;
@@ -331,22 +348,17 @@ irc_eval_probe_main (int argc, char **argv)
         n_sets++;
         break;
       case 's':
-        errno = 0;
-        seed = strtoll (optarg, &end, 10);
-        if (errno || *end || end == optarg || seed < 0)
+        if (parse_int (optarg, 0, LLONG_MAX, &seed))
           return usage_error ("--seed wants a non-negative integer, not '%s'", optarg);
         break;
       case 'n':
-        errno = 0;
-        limit = strtoll (optarg, &end, 10);
-        if (errno || *end || end == optarg || limit < 1)
+        if (parse_int (optarg, 1, LLONG_MAX, &limit))
           return usage_error ("--limit wants a positive count, not '%s'", optarg);
         break;
       case 'j':
-        errno = 0;
-        threads = (int) strtol (optarg, &end, 10);
-        if (errno || *end || end == optarg || threads < 0 || threads > 1024)
+        if (parse_int (optarg, 0, 1024, &v))
           return usage_error ("--threads wants 0..1024, not '%s'", optarg);
+        threads = (int) v;
         break;
       case OPT_SIGMA:
         errno = 0;
@@ -356,10 +368,9 @@ irc_eval_probe_main (int argc, char **argv)
         break;
       case OPT_LINEAR: linear = 1; break;
       case OPT_CROP:
-        errno = 0;
-        crop = (int) strtol (optarg, &end, 10);
-        if (errno || *end || end == optarg || crop < 16 || crop > 16384)
+        if (parse_int (optarg, 16, 16384, &v))
           return usage_error ("--crop wants a side of 16 or more pixels, not '%s'", optarg);
+        crop = (int) v;
         break;
       case 'h': usage (stdout); return 0;
       default: return usage_error ("%s", "unknown option");
@@ -488,7 +499,6 @@ irc_eval_probe_main (int argc, char **argv)
          * the others on the head's 0-1 scale */
         char strength[160] = "";
         size_t sl = 0;
-        static const char *const kn[IRC_DEGRADATION_KINDS] = { "rain", "haze", "noise", "blur" };
         for (int k = 0; k < IRC_DEGRADATION_KINDS && n; k++) {
           if (!(sets[s].kinds & (1u << k)))
             continue;
@@ -496,9 +506,11 @@ irc_eval_probe_main (int argc, char **argv)
           for (size_t i = 0; i < n_items; i++)
             if (items[i].set == s)
               m += items[i].d.strength[k] / (double) n;
-          int w = k == 2 ? snprintf (strength + sl, sizeof strength - sl, " noise sigma ~%.0f",
-              50.0 * m) : snprintf (strength + sl, sizeof strength - sl, " %s strength %.2f",
-              kn[k], m);
+          char kind[16];
+          irc_degradation_name (1, 1u << k, kind, sizeof kind);
+          int w = 1u << k == IRC_DEGRADATION_NOISE
+              ? snprintf (strength + sl, sizeof strength - sl, " noise sigma ~%.0f", 50.0 * m)
+              : snprintf (strength + sl, sizeof strength - sl, " %s strength %.2f", kind, m);
           if (w > 0 && (size_t) w < sizeof strength - sl)
             sl += (size_t) w;
         }
