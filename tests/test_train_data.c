@@ -52,7 +52,7 @@ batch_of (const char *dir, const trd_degradation *deg, uint64_t seed, float **lq
 static int
 undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 {
-  trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, 0.3f, clean_prob, 0.0f, 0, 0, 0.5f, 0.0f, 0.0f };
+  trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, 0.3f, clean_prob, 0.0f, 0, 0, 0.5f, 0.0f, 0.0f, 0.0f };
   float *lq, *gt;
   batch_of (dir, &deg, seed, &lq, &gt);
   const size_t per = (size_t) 3 * PATCH * PATCH;
@@ -69,7 +69,7 @@ undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 static void
 compressed_batch (const char *dir, trd_task task, float prob, float **lq, float **gt)
 {
-  trd_degradation deg = { task, 25.0f, 25.0f, NULL, 0, 0.3f, 0.0f, prob, 30, 30, 0.5f, 0.0f, 0.0f };
+  trd_degradation deg = { task, 25.0f, 25.0f, NULL, 0, 0.3f, 0.0f, prob, 30, 30, 0.5f, 0.0f, 0.0f, 0.0f };
   batch_of (dir, &deg, 3, lq, gt);
 }
 
@@ -151,7 +151,7 @@ test_pairs (const char *clean_dir)
     write_scene (file, 96, 96, k + 7);
   }
   trd_degradation deg = { TRD_DEBLUR, 0.0f, 50.0f, NULL, 0, 0.3f, 0.0f, 0.0f, 0, 0, 0.5f,
-    0.5f, 0.0f };
+    0.5f, 0.0f, 0.0f };
   trd_set s;
   irc_error err = { 0 };
   trd_set_init (&s, BATCH, 32, &deg, 3);
@@ -198,6 +198,59 @@ test_pairs (const char *clean_dir)
   rmdir (tg);
 }
 
+/* --labelled: real photos with a label and no target. Each sample cut from
+ * them is the photo as it is (input = target), its targets the label's
+ * kinds with the strength unknown (-1); large photos are shrunk; every
+ * N-th photo is held out; --labelled-prob sets their share of samples. */
+static void
+test_labelled (const char *clean_dir)
+{
+  char lab[] = "/tmp/irc-train-labelled-XXXXXX";
+  CHECK (mkdtemp (lab));
+  char file[96];
+  for (int k = 0; k < 3; k++) {
+    snprintf (file, sizeof file, "%s/r%d.png", lab, k);
+    write_scene (file, 256, 128, k + 3);
+  }
+  trd_degradation deg = { TRD_AUTO, 0.0f, 50.0f, NULL, 0, 0.3f, 0.0f, 0.0f, 0, 0, 0.5f,
+    0.0f, 0.0f, 0.5f };
+  trd_set s;
+  irc_error err = { 0 };
+  trd_set_init (&s, BATCH, PATCH, &deg, 5);
+  CHECK (trd_add_clean (&s, clean_dir, NULL, &err) == IRC_OK);
+  /* rain+haze; 256 wide shrinks by 2 to fit 128; r2 (index 2 of 3) held out */
+  CHECK (trd_add_labelled (&s, lab, 3u, 128, 3, NULL, &err) == IRC_OK);
+  CHECK (s.n_labelled == 2 && s.n == 5);
+  CHECK (s.img[3].width == 128 && s.img[3].height == 64 && s.img[3].label == 3);
+  s.targets = malloc ((size_t) BATCH * TRD_TARGETS * sizeof (float));
+  float *lq = malloc ((size_t) BATCH * 3 * PATCH * PATCH * sizeof (float));
+  float *gt = malloc ((size_t) BATCH * 3 * PATCH * PATCH * sizeof (float));
+  CHECK (s.targets && lq && gt);
+  CHECK (trd_batch (&s, lq, gt, &err) == IRC_OK);
+  int labelled = 0;
+  for (int i = 0; i < BATCH; i++) {
+    const float *t = s.targets + (size_t) i * TRD_TARGETS;
+    if (t[4] < 0.0f) {
+      labelled++;
+      CHECK (t[0] == 1.0f && t[1] == 1.0f && t[2] == 0.0f && t[3] == 0.0f);
+      CHECK (t[5] == -1.0f && t[6] == 0.0f && t[7] == 0.0f);
+      CHECK (sq_error (lq + (size_t) i * 3 * PATCH * PATCH, gt + (size_t) i * 3 * PATCH * PATCH,
+          (size_t) 3 * PATCH * PATCH) == 0.0);
+    }
+  }
+  fprintf (stderr, "labelled-prob 0.5: %d of %d samples from the labelled photos\n", labelled,
+      BATCH);
+  CHECK (labelled >= BATCH / 4 && labelled <= BATCH * 3 / 4);
+  free (lq);
+  free (gt);
+  trd_set_clear (&s);
+  for (int k = 0; k < 3; k++) {
+    snprintf (file, sizeof file, "%s/r%d.png", lab, k);
+    unlink (file);
+  }
+  rmdir (lab);
+}
+
 int
 main (void)
 {
@@ -225,6 +278,7 @@ main (void)
 
   test_compress (dir);
   test_pairs (dir);
+  test_labelled (dir);
 
   for (int k = 0; k < 3; k++) {
     snprintf (file, sizeof file, "%s/%d.png", dir, k);

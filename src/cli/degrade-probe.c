@@ -60,6 +60,8 @@ usage (FILE *fp)
       "      --sigma S        noise sets: Gaussian noise of std S (0-255 units)\n"
       "                       instead of drawing sigma in 0-50\n"
       "  -n, --limit N        the first N images of each set (sorted order)\n"
+      "      --holdout N      only every N-th image of each set in sorted order (the\n"
+      "                       photos irc-train --labelled-holdout N left out)\n"
       "      --crop N         read only the centre N x N of each image (after the\n"
       "                       degradation), as training crops are seen\n"
       "      --linear-probe   also: a linear classifier on the codes (softmax\n"
@@ -314,7 +316,7 @@ linear_probe (const probe_item *items, size_t n, int code, const int *label, int
 int
 irc_eval_probe_main (int argc, char **argv)
 {
-  enum { OPT_SIGMA = 256, OPT_LINEAR, OPT_CROP };
+  enum { OPT_SIGMA = 256, OPT_LINEAR, OPT_CROP, OPT_HOLDOUT };
   static const struct option longopts[] = {
     { "model", required_argument, NULL, 'm' },
     { "set", required_argument, NULL, 'S' },
@@ -323,13 +325,14 @@ irc_eval_probe_main (int argc, char **argv)
     { "limit", required_argument, NULL, 'n' },
     { "linear-probe", no_argument, NULL, OPT_LINEAR },
     { "crop", required_argument, NULL, OPT_CROP },
+    { "holdout", required_argument, NULL, OPT_HOLDOUT },
     { "threads", required_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model_path = NULL;
   probe_set sets[MAX_SETS];
-  int n_sets = 0, linear = 0, threads = 0, crop = 0;
+  int n_sets = 0, linear = 0, threads = 0, crop = 0, holdout = 0;
   long long seed = 0, limit = 0, v = 0;
   double sigma = -1;
   int c;
@@ -371,6 +374,11 @@ irc_eval_probe_main (int argc, char **argv)
         if (parse_int (optarg, 16, 16384, &v))
           return usage_error ("--crop wants a side of 16 or more pixels, not '%s'", optarg);
         crop = (int) v;
+        break;
+      case OPT_HOLDOUT:
+        if (parse_int (optarg, 2, 1000, &v))
+          return usage_error ("--holdout wants a whole number in 2..1000, not '%s'", optarg);
+        holdout = (int) v;
         break;
       case 'h': usage (stdout); return 0;
       default: return usage_error ("%s", "unknown option");
@@ -414,6 +422,8 @@ irc_eval_probe_main (int argc, char **argv)
     if (limit && (size_t) limit < np)
       np = (size_t) limit;
     for (size_t i = 0; i < np && !rc; i++) {
+      if (holdout && i % (size_t) holdout != (size_t) holdout - 1)
+        continue;
       irc_image img = { 0 };
       irc_net *net = NULL;
       irc_net_params npar = IRC_NET_DEFAULTS;

@@ -115,6 +115,7 @@ push (trd_set *s, const irc_image *clean, const irc_image *input, irc_error *err
   t->height = clean->height;
   t->clean = to_u8 (clean);
   t->input = input ? to_u8 (input) : NULL;
+  t->label = -1;
   if (!t->clean || (input && !t->input)) {
     free (t->clean);
     free (t->input);
@@ -268,6 +269,73 @@ trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir, FILE *
   return st;
 }
 
+/* @img shrunk by @f in place (box average of @f x @f blocks; the ragged
+ * edge is dropped). */
+static irc_status
+shrink (irc_image *img, int f, irc_error *err)
+{
+  const int w = img->width / f, h = img->height / f;
+  float *d = malloc ((size_t) 3 * w * h * sizeof (float));
+  if (!d)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory shrinking a %dx%d image",
+        img->width, img->height);
+  const float scale = 1.0f / (float) (f * f);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) {
+        float acc = 0.0f;
+        for (int v = 0; v < f; v++)
+          for (int u = 0; u < f; u++)
+            acc += img->data[((size_t) c * img->height + y * f + v) * img->width + x * f + u];
+        d[((size_t) c * h + y) * w + x] = acc * scale;
+      }
+  free (img->data);
+  img->data = d;
+  img->width = w;
+  img->height = h;
+  return IRC_OK;
+}
+
+irc_status
+trd_add_labelled (trd_set *s, const char *dir, unsigned kinds, int max_side, int holdout,
+    FILE *log, irc_error *err)
+{
+  char **paths = NULL;
+  size_t n = 0, skipped = 0, before = s->n;
+  irc_status st = irc_image_list_dir (dir, &paths, &n, err);
+  if (st != IRC_OK)
+    return st;
+  for (size_t i = 0; i < n && st == IRC_OK; i++) {
+    if (holdout > 0 && i % (size_t) holdout == (size_t) holdout - 1)
+      continue;
+    irc_image img = { 0, 0, NULL };
+    st = irc_image_load (paths[i], &img, err);
+    if (st != IRC_OK)
+      break;
+    const int longer = img.width > img.height ? img.width : img.height;
+    if (max_side > 0 && longer > max_side)
+      st = shrink (&img, (longer + max_side - 1) / max_side, err);
+    if (st == IRC_OK && (img.width < s->patch || img.height < s->patch))
+      note_small (log, &skipped, paths[i], img.width, img.height, s->patch);
+    else if (st == IRC_OK) {
+      st = push (s, &img, NULL, err);
+      if (st == IRC_OK) {
+        s->img[s->n - 1].label = (int) kinds;
+        s->n_labelled++;
+      }
+    }
+    irc_image_clear (&img);
+  }
+  irc_image_list_free (paths, n);
+  if (st == IRC_OK && s->n == before)
+    st = irc_fail (err, IRC_ERR_INVALID,
+        "%s: none of its %zu images is at least %d x %d, the patch size", dir, n, s->patch,
+        s->patch);
+  if (st == IRC_OK)
+    note_summary (log, skipped, s->n - before, dir);
+  return st;
+}
+
 /* The eight flips and rotations by 90 degrees: bit 0 mirrors left-right,
  * bit 1 top-bottom, bit 2 transposes. Maps a pixel of the augmented image
  * (@aw wide, @ah high) to the source. */
@@ -359,17 +427,23 @@ plan_targets (float *t, const irc_plan *plan)
   }
 }
 
-/* A paired sample holds its task's degradation, of unknown strength. */
+/* A paired sample holds its task's degradation, a labelled one its label;
+ * the strength of either is unknown (-1: the loss skips it). */
+static void
+known_targets (float *t, unsigned kinds)
+{
+  for (int k = 0; k < 4; k++) {
+    t[k] = kinds & (1u << k) ? 1.0f : 0.0f;
+    t[4 + k] = kinds & (1u << k) ? -1.0f : 0.0f;
+  }
+}
+
 static void
 pair_targets (float *t, trd_task task)
 {
-  memset (t, 0, TRD_TARGETS * sizeof (float));
   const int kind = task == TRD_DERAIN ? 0 : task == TRD_DEHAZE ? 1 : task == TRD_DEBLUR ? 3
       : task == TRD_DENOISE ? 2 : -1;
-  if (kind >= 0) {
-    t[kind] = 1.0f;
-    t[4 + kind] = 0.5f;
-  }
+  known_targets (t, kind >= 0 ? 1u << kind : 0u);
 }
 
 static irc_status
@@ -382,7 +456,7 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
   irc_rng_seed (&deg, deg_seed, 4);
   irc_plan plan;
   memset (&plan, 0, sizeof plan);
-  const int synth = !im->input && s->deg.task != TRD_DENOISE;
+  const int synth = !im->input && im->label < 0 && s->deg.task != TRD_DENOISE;
   if (synth) {
     irc_status st = irc_plan_sample (&plan, generator_task (s->deg.task), &s->opts, &deg, err);
     if (st != IRC_OK)
@@ -390,8 +464,9 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
   }
   const int haze = synth && plan.use[IRC_DEG_HAZE];
   int orient = (int) irc_rng_below (&geo, 8);
-  if (haze)
-    orient &= 1;   /* haze lies thicker toward the top of the frame: mirror only */
+  if (haze || im->label >= 0)
+    orient &= 1;   /* haze lies thicker toward the top of the frame, real rain falls
+                      down it: mirror only */
   const int aw = orient & 4 ? im->height : im->width;
   const int ah = orient & 4 ? im->width : im->height;
   const int px = (int) irc_rng_below (&geo, (uint32_t) (aw - P + 1));
@@ -399,6 +474,14 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
 
   if (targets)
     plan_targets (targets, synth ? &plan : NULL);
+  if (im->label >= 0) {
+    /* a real photo as it is: what it holds is its label */
+    if (targets)
+      known_targets (targets, (unsigned) im->label);
+    extract (gt, im->clean, im->width, im->height, orient, px, py, P, P);
+    memcpy (lq, gt, (size_t) 3 * P * P * sizeof (float));
+    return IRC_OK;
+  }
   if (im->input) {
     if (targets)
       pair_targets (targets, s->deg.task);
@@ -455,12 +538,23 @@ make_sample (trd_set *s, const trd_image *im, uint64_t geo_seed, uint64_t deg_se
   return st == IRC_OK ? maybe_compress (s, deg_seed, lq, err) : st;
 }
 
-/* The index of the @k-th image that is paired (@paired) or clean. */
+/* The index of the @k-th image that is paired (@paired) or clean, leaving
+ * labelled images out. */
 static size_t
 nth_of_kind (const trd_set *s, int paired, size_t k)
 {
   for (size_t i = 0; i < s->n; i++)
-    if ((s->img[i].input != NULL) == paired && k-- == 0)
+    if (s->img[i].label < 0 && (s->img[i].input != NULL) == paired && k-- == 0)
+      return i;
+  return 0;
+}
+
+/* The index of the @k-th labelled image (@labelled) or of the others. */
+static size_t
+nth_labelled (const trd_set *s, int labelled, size_t k)
+{
+  for (size_t i = 0; i < s->n; i++)
+    if ((s->img[i].label >= 0) == labelled && k-- == 0)
       return i;
   return 0;
 }
@@ -489,13 +583,21 @@ trd_batch (trd_set *s, float *lq, float *gt, irc_error *err)
   /* --pairs-prob: the share of paired samples is a rule, not the accident of
    * how many files each kind of folder holds; without it (or without both
    * kinds) every image is equally likely, as before, with the same draws */
-  const int mix = s->deg.pairs_prob > 0.0f && s->n_pairs > 0 && s->n_pairs < s->n;
+  const size_t n_plain = s->n - s->n_labelled;   /* clean and paired */
+  const int mix = s->deg.pairs_prob > 0.0f && s->n_pairs > 0 && s->n_pairs < n_plain;
+  /* --labelled-prob: the same rule for the labelled photos, drawn first */
+  const int mix_labelled = s->deg.labelled_prob > 0.0f && s->n_labelled > 0 && n_plain > 0;
   for (int i = 0; i < B; i++) {
-    if (mix) {
+    if (mix_labelled && irc_rng_uniform (&s->crop_rng) < s->deg.labelled_prob) {
+      item[i] = nth_labelled (s, 1,
+          irc_rng_below (&s->crop_rng, (uint32_t) s->n_labelled));
+    } else if (mix) {
       const int paired = irc_rng_uniform (&s->crop_rng) < s->deg.pairs_prob;
       const size_t k = irc_rng_below (&s->crop_rng,
-          (uint32_t) (paired ? s->n_pairs : s->n - s->n_pairs));
+          (uint32_t) (paired ? s->n_pairs : n_plain - s->n_pairs));
       item[i] = nth_of_kind (s, paired, k);
+    } else if (mix_labelled) {
+      item[i] = nth_labelled (s, 0, irc_rng_below (&s->crop_rng, (uint32_t) n_plain));
     } else {
       item[i] = irc_rng_below (&s->crop_rng, (uint32_t) s->n);
     }

@@ -38,6 +38,8 @@ typedef struct {
                                       rather than a synthetic draw (0: no rule, every
                                       image equally likely, paired or clean) */
   float haze_dense_prob;           /* dehaze, auto: chance that a haze draw is dense */
+  float labelled_prob;             /* chance that a sample is cut from the labelled images
+                                      (0: no rule, every image equally likely) */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */
@@ -45,12 +47,16 @@ typedef struct {
   int width, height;
   uint8_t *clean;                  /* the target */
   uint8_t *input;                  /* paired degraded input, NULL: degrade synthetically */
+  int label;                       /* -1: not a labelled image; else the degradations
+                                      @clean holds as it is (bit k: IRC_DEGRADATION kind
+                                      k, 0: clean), for the degradation pre-training */
 } trd_image;
 
 typedef struct {
   trd_image *img;
   size_t n, cap;
   size_t n_pairs;
+  size_t n_labelled;
   int batch, patch;
   trd_degradation deg;
   irc_plan_options opts;
@@ -62,7 +68,8 @@ typedef struct {
    * by trd_set_clear), trd_batch also
    * writes what each sample holds, for the degradation pre-training: presence
    * of rain, haze, noise, blur (0/1), then each one's strength in [0, 1].
-   * Paired samples count as the task's own degradation at strength 0.5.
+   * Paired samples count as the task's own degradation, labelled images as
+   * their label; the strength of either is unknown (-1: no strength loss).
    * Clean crops then also go through --compress-prob's JPEG, so that codec
    * artefacts alone are not taken for a degradation. */
   float *targets;
@@ -85,6 +92,17 @@ irc_status trd_add_clean (trd_set *s, const char *dir, FILE *log, irc_error *err
  * counts and each pair's size must agree. */
 irc_status trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir,
     FILE *log, irc_error *err);
+
+/* Loads every image of @dir (and its subfolders) as a labelled image: a
+ * real photo known to hold the degradations @kinds (bit k: kind k of
+ * IRC_DEGRADATION; 0: clean) and nothing else, with no clean target. Only
+ * the degradation pre-training reads them. Photos whose longer side
+ * exceeds @max_side are shrunk by a whole factor (box average) so that a
+ * crop sees as much of the scene as a crop of the training photos; with
+ * @holdout > 0 every @holdout-th image in sorted order (index % holdout ==
+ * holdout - 1) is left out, for measuring on it. */
+irc_status trd_add_labelled (trd_set *s, const char *dir, unsigned kinds, int max_side,
+    int holdout, FILE *log, irc_error *err);
 
 /* The next batch: @lq (degraded) and @gt (clean), batch x 3 x patch x patch
  * floats in [0,1] (the noise may leave that range). The same seed and the

@@ -25,6 +25,10 @@
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 #define MAX_DIRS 64
+/* --labelled photos come in any size (phone photos of 4288 px): shrunk so
+ * their longer side is at most this, the training photos' scale, a crop
+ * sees as much of the scene as a crop of those */
+#define LABELLED_MAX_SIDE 640
 #define VAL_MAX_SIDE 256
 /* The paper's schedule as fractions of its 703,632 iterations: constant
  * learning rate for 243,312, cosine after; contrastive stage 250,000
@@ -41,7 +45,8 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_DENSE_HAZE_PROB, O_COUNT
+  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_DENSE_HAZE_PROB,
+  O_LABELLED, O_LABELLED_PROB, O_LABELLED_HOLDOUT, O_COUNT
 };
 
 static const struct {
@@ -65,7 +70,8 @@ static const struct {
   [O_COMPRESS_PROB] = { "compress-prob", 1 }, [O_COMPRESS_QUALITY] = { "compress-quality", 1 },
   [O_LOSS] = { "loss", 1 }, [O_HEAVY_PROB] = { "heavy-prob", 1 },
   [O_PAIRS_PROB] = { "pairs-prob", 1 }, [O_OBJECTIVE] = { "objective", 1 },
-  [O_DENSE_HAZE_PROB] = { "dense-haze-prob", 1 },
+  [O_DENSE_HAZE_PROB] = { "dense-haze-prob", 1 }, [O_LABELLED] = { "labelled", 2 },
+  [O_LABELLED_PROB] = { "labelled-prob", 1 }, [O_LABELLED_HOLDOUT] = { "labelled-holdout", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -77,6 +83,8 @@ typedef struct {
   int n_data;
   const char *pairs[MAX_DIRS][2];
   int n_pairs;
+  const char *labelled[MAX_DIRS][2];   /* folder, kinds */
+  int n_labelled;
 } raw_args;
 
 /* The options in force. */
@@ -92,6 +100,9 @@ typedef struct {
   float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob, heavy_prob;
   float pairs_prob;                /* 0: no rule (every image equally likely) */
   float dense_haze_prob;
+  float labelled_prob;             /* 0: no rule */
+  int labelled_holdout;
+  unsigned labelled_kinds[MAX_DIRS];
   int compress_quality_min, compress_quality_max;
   const char *kernels, *val, *val_pairs[2], *init;
   int64_t val_every, save_every, plot_every;
@@ -139,6 +150,15 @@ usage (FILE *fp)
       "                         cut from the pairs rather than drawn synthetically\n"
       "                         (default: every image equally likely, so the share\n"
       "                         follows the folders' sizes); recorded as pairs_prob\n"
+      "  --labelled DIR KINDS   --objective degradation: real photos known to hold\n"
+      "                         KINDS (clean, rain, haze, noise, blur or a '+'\n"
+      "                         mixture such as rain+haze) and no clean target, used\n"
+      "                         as they are (mirrored, not rotated; shrunk to at most\n"
+      "                         %d px on the longer side); repeatable\n"
+      "  --labelled-prob P      chance that a sample is cut from the --labelled\n"
+      "                         photos (default: every image equally likely)\n"
+      "  --labelled-holdout N   leave every N-th --labelled photo (sorted by name) out\n"
+      "                         of training, to measure on (irc-eval probe --holdout N)\n"
       "  --sigma-range LO,HI    noise sigma in 0-255 units (default 0,50; auto too)\n"
       "  --kernels DIR          also blur with the *.txt kernels in DIR (deblur, auto)\n"
       "  --kernel-prob P        chance that a blur uses a kernel of --kernels rather\n"
@@ -224,7 +244,7 @@ usage (FILE *fp)
       "Each batch is prepared on a second thread while the step before it runs\n"
       "(IRC_TRAIN_PREFETCH=0: in turn, on one thread); the batches are the same.\n"
       "Exit status: 0 done, 1 runtime error, 2 usage error, 130 interrupted.\n",
-      (double) generator_defaults.kernel_prob, (double) generator_defaults.rain_heavy_prob,
+      LABELLED_MAX_SIDE, (double) generator_defaults.kernel_prob, (double) generator_defaults.rain_heavy_prob,
       DEFAULT_COMPRESS_QUALITY_MIN,
       DEFAULT_COMPRESS_QUALITY_MAX);
 }
@@ -253,7 +273,7 @@ usage_error (const char *fmt, ...)
 static int
 parse_args (raw_args *r, int argc, char **argv)
 {
-  int seen_data = 0, seen_pairs = 0;
+  int seen_data = 0, seen_pairs = 0, seen_labelled = 0;
   for (int i = 0; i < argc; i++) {
     const char *a = argv[i];
     char name[64];
@@ -300,6 +320,14 @@ parse_args (raw_args *r, int argc, char **argv)
         return usage_error ("too many --pairs (at most %d)", MAX_DIRS);
       r->pairs[r->n_pairs][0] = vals[0];
       r->pairs[r->n_pairs++][1] = vals[1];
+    } else if (id == O_LABELLED) {
+      if (!seen_labelled)
+        r->n_labelled = 0;
+      seen_labelled = 1;
+      if (r->n_labelled == MAX_DIRS)
+        return usage_error ("too many --labelled (at most %d)", MAX_DIRS);
+      r->labelled[r->n_labelled][0] = vals[0];
+      r->labelled[r->n_labelled++][1] = vals[1];
     }
     r->given[id] = 1;
     r->v[id][0] = vals[0];
@@ -364,6 +392,12 @@ serialize_args (const raw_args *r)
         APPEND (r->pairs[k][0]);
         APPEND (r->pairs[k][1]);
       }
+    } else if (id == O_LABELLED) {
+      for (int k = 0; k < r->n_labelled; k++) {
+        APPEND (flag);
+        APPEND (r->labelled[k][0]);
+        APPEND (r->labelled[k][1]);
+      }
     } else {
       APPEND (flag);
       for (int k = 0; k < option_table[id].nargs; k++)
@@ -413,6 +447,33 @@ parse_double (const char *s, double lo, double hi, double *out)
 }
 
 /* @n integers in [@lo, @hi] separated by commas, nothing else. */
+/* "clean", or kinds joined by '+' ("rain+haze") into bits of
+ * IRC_DEGRADATION kinds (rain 0, haze 1, noise 2, blur 3). Returns 0 or -1. */
+static int
+parse_kinds (const char *text, unsigned *kinds)
+{
+  static const char *const names[] = { "rain", "haze", "noise", "blur" };
+  *kinds = 0;
+  if (strcmp (text, "clean") == 0)
+    return 0;
+  const char *p = text;
+  while (*p) {
+    const char *end = strchr (p, '+');
+    const size_t len = end ? (size_t) (end - p) : strlen (p);
+    int found = -1;
+    for (int k = 0; k < 4; k++)
+      if (strlen (names[k]) == len && strncmp (p, names[k], len) == 0)
+        found = k;
+    if (found < 0)
+      return -1;
+    *kinds |= 1u << found;
+    if (!end)
+      break;
+    p = end + 1;
+  }
+  return *kinds ? 0 : -1;
+}
+
 static int
 parse_int_list (const char *s, int n, long lo, long hi, int *out)
 {
@@ -511,6 +572,29 @@ resolve (options *o, const raw_args *r)
       return usage_error ("--objective wants restore or degradation, not '%s'",
           VAL (O_OBJECTIVE));
   }
+  for (int k = 0; k < r->n_labelled; k++) {
+    unsigned kinds = 0;
+    if (parse_kinds (r->labelled[k][1], &kinds))
+      return usage_error ("--labelled %s: '%s' is not clean, rain, haze, noise, blur or a "
+          "'+' mixture of them (rain+haze)", r->labelled[k][0], r->labelled[k][1]);
+    o->labelled_kinds[k] = kinds;
+  }
+  if (r->n_labelled > 0 && !o->degradation)
+    return usage_error ("%s", "--labelled photos have no clean target: they train the "
+        "degradation head only (--objective degradation)");
+  double labelled_prob = 0.0;
+  if (r->given[O_LABELLED_PROB] && (parse_double (VAL (O_LABELLED_PROB), 0, 1, &labelled_prob)
+        || !(labelled_prob > 0.0)))
+    return usage_error ("--labelled-prob wants a probability in (0, 1], not '%s'",
+        VAL (O_LABELLED_PROB));
+  if (r->given[O_LABELLED_PROB] && r->n_labelled == 0)
+    return usage_error ("%s", "--labelled-prob goes with --labelled");
+  o->labelled_prob = (float) labelled_prob;
+  o->labelled_holdout = 0;
+  if (r->given[O_LABELLED_HOLDOUT] && (parse_int (VAL (O_LABELLED_HOLDOUT), 2, 1000,
+          &o->labelled_holdout)))
+    return usage_error ("--labelled-holdout wants a whole number in 2..1000, not '%s'",
+        VAL (O_LABELLED_HOLDOUT));
   if (o->degradation && r->n_pairs > 0 && o->task == TRD_AUTO)
     return usage_error ("%s", "--objective degradation: pairs under --task auto carry no "
         "label (which degradation they hold); train on pairs with their own --task");
@@ -698,13 +782,21 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--seed";
   else if (!same_config (&stored->cfg, &now->cfg))
     what = "the configuration";
-  else if (rs->n_data != rn->n_data || rs->n_pairs != rn->n_pairs)
+  else if (stored->labelled_prob != now->labelled_prob
+      || stored->labelled_holdout != now->labelled_holdout)
+    what = "--labelled-prob or --labelled-holdout";
+  else if (rs->n_data != rn->n_data || rs->n_pairs != rn->n_pairs
+      || rs->n_labelled != rn->n_labelled)
     what = "the training folders";
   for (int k = 0; !what && k < rs->n_data; k++)
     if (strcmp (rs->data[k], rn->data[k]) != 0)
       what = "the training folders";
   for (int k = 0; !what && k < rs->n_pairs; k++)
     if (strcmp (rs->pairs[k][0], rn->pairs[k][0]) || strcmp (rs->pairs[k][1], rn->pairs[k][1]))
+      what = "the training folders";
+  for (int k = 0; !what && k < rs->n_labelled; k++)
+    if (strcmp (rs->labelled[k][0], rn->labelled[k][0])
+        || stored->labelled_kinds[k] != now->labelled_kinds[k])
       what = "the training folders";
   if (what) {
     fprintf (stderr, "irc-train: %s differs from the run being resumed in %s; resume with "
@@ -968,6 +1060,11 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
     META ("pairs_prob", "%g", o->pairs_prob);
   if (o->dense_haze_prob > 0)
     META ("dense_haze_prob", "%g", o->dense_haze_prob);
+  if (o->labelled_prob > 0)
+    META ("labelled_prob", "%g", o->labelled_prob);
+  if (o->labelled_holdout > 0)
+    META ("labelled_holdout", "every %d-th photo of each --labelled folder (sorted by name) "
+        "left out", o->labelled_holdout);
   if (o->compress_prob > 0)
     META ("compress", "JPEG 4:2:0 with probability %g, quality %d-%d", o->compress_prob,
         o->compress_quality_min, o->compress_quality_max);
@@ -1226,11 +1323,13 @@ setup (run *R, int argc, char **argv)
         merged.v[id][0] = cur.v[id][0];
         merged.v[id][1] = cur.v[id][1];
       }
-    if (cur.given[O_DATA] || cur.given[O_PAIRS]) {
+    if (cur.given[O_DATA] || cur.given[O_PAIRS] || cur.given[O_LABELLED]) {
       merged.n_data = cur.n_data;
       memcpy (merged.data, cur.data, sizeof cur.data);
       merged.n_pairs = cur.n_pairs;
       memcpy (merged.pairs, cur.pairs, sizeof cur.pairs);
+      merged.n_labelled = cur.n_labelled;
+      memcpy (merged.labelled, cur.labelled, sizeof cur.labelled);
     }
     R->raw = merged;
     if ((rc = resolve (&R->o, &R->raw)) || (rc = check_resume (&so, &R->o, &stored, &R->raw))) {
@@ -1272,7 +1371,8 @@ setup (run *R, int argc, char **argv)
     return fail (R, "--kernels", &err);
   trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
     o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
-    o->compress_quality_max, o->heavy_prob, o->pairs_prob, o->dense_haze_prob };
+    o->compress_quality_max, o->heavy_prob, o->pairs_prob, o->dense_haze_prob,
+    o->labelled_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   size_t dl = 0;
   for (int k = 0; k < R->raw.n_data; k++) {
@@ -1290,15 +1390,25 @@ setup (run *R, int argc, char **argv)
         dl ? ";" : "", R->raw.pairs[k][0], R->raw.pairs[k][1]);
     dl = dl < sizeof R->data_desc ? dl : sizeof R->data_desc - 1;
   }
+  for (int k = 0; k < R->raw.n_labelled; k++) {
+    if (trd_add_labelled (&R->data, R->raw.labelled[k][0], o->labelled_kinds[k],
+          LABELLED_MAX_SIDE, o->labelled_holdout, stderr, &err) != IRC_OK)
+      return fail (R, "--labelled", &err);
+    dl += snprintf (R->data_desc + dl, sizeof R->data_desc - dl, "%slabelled:%s=%s",
+        dl ? ";" : "", R->raw.labelled[k][0], R->raw.labelled[k][1]);
+    dl = dl < sizeof R->data_desc ? dl : sizeof R->data_desc - 1;
+  }
   size_t bytes = 0;
   for (size_t i = 0; i < R->data.n; i++)
     bytes += (size_t) 3 * R->data.img[i].width * R->data.img[i].height
         * (R->data.img[i].input ? 2 : 1);
-  fprintf (stderr, "training set: %zu images (%zu paired), %.1f MB in memory\n", R->data.n,
-      R->data.n_pairs, bytes / 1048576.0);
+  fprintf (stderr, "training set: %zu images (%zu paired, %zu labelled), %.1f MB in memory\n",
+      R->data.n, R->data.n_pairs, R->data.n_labelled, bytes / 1048576.0);
   if (o->pairs_prob > 0)
     fprintf (stderr, "mixing: %g%% of samples from the pairs, the rest synthetic\n",
         100.0 * o->pairs_prob);
+  if (o->labelled_prob > 0)
+    fprintf (stderr, "labelled photos: %g%% of samples\n", 100.0 * o->labelled_prob);
 
   R->val_input = R->last_val = NAN;
   if (!cur.given[O_RESUME])

@@ -479,7 +479,8 @@ irc_trainer_degradation_step (irc_trainer *tr, const float *lq, const float *tar
     const float *t = targets + (size_t) b * IRC_TRAIN_DEGRADATION_TARGETS;
     for (int o = 0; o < O; o++) {
       const int kind = o % K, strength = o >= K;
-      const double weight = strength ? (t[kind] > 0.5f ? 1.0 : 0.0) : 1.0;
+      /* a strength is learned where the kind is present and known (>= 0) */
+      const double weight = strength ? (t[kind] > 0.5f && t[o] >= 0.0f ? 1.0 : 0.0) : 1.0;
       if (weight == 0.0)
         continue;
       double z = w->head_b[o];
