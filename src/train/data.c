@@ -578,6 +578,10 @@ trd_batch (trd_set *s, float *lq, float *gt, irc_error *err)
     if (!s->scratch)
       return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the batch scratch");
   }
+  const int drawn = B * (s->shares > 1 ? s->shares : 1), first = B * s->share_index;
+  if (drawn > MAX_BATCH || s->share_index < 0 || first >= drawn)
+    return irc_fail (err, IRC_ERR_INVALID, "batch share %d of %d out of range", s->share_index,
+        s->shares);
   size_t item[MAX_BATCH];
   uint64_t gseed[MAX_BATCH], dseed[MAX_BATCH];
   /* --pairs-prob: the share of paired samples is a rule, not the accident of
@@ -587,7 +591,7 @@ trd_batch (trd_set *s, float *lq, float *gt, irc_error *err)
   const int mix = s->deg.pairs_prob > 0.0f && s->n_pairs > 0 && s->n_pairs < n_plain;
   /* --labelled-prob: the same rule for the labelled photos, drawn first */
   const int mix_labelled = s->deg.labelled_prob > 0.0f && s->n_labelled > 0 && n_plain > 0;
-  for (int i = 0; i < B; i++) {
+  for (int i = 0; i < drawn; i++) {
     if (mix_labelled && irc_rng_uniform (&s->crop_rng) < s->deg.labelled_prob) {
       item[i] = nth_labelled (s, 1,
           irc_rng_below (&s->crop_rng, (uint32_t) s->n_labelled));
@@ -611,8 +615,8 @@ trd_batch (trd_set *s, float *lq, float *gt, irc_error *err)
   for (int i = 0; i < B; i++) {
     errs[i].status = IRC_OK;
     errs[i].message[0] = 0;
-    status[i] = make_sample (s, &s->img[item[i]], gseed[i], dseed[i], lq + i * stride,
-        gt + i * stride, s->scratch + i * s->scratch_per,
+    status[i] = make_sample (s, &s->img[item[first + i]], gseed[first + i], dseed[first + i],
+        lq + i * stride, gt + i * stride, s->scratch + i * s->scratch_per,
         s->targets ? s->targets + (size_t) i * TRD_TARGETS : NULL, &errs[i]);
   }
   for (int i = 0; i < B; i++)

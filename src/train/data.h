@@ -73,6 +73,11 @@ typedef struct {
    * Clean crops then also go through --compress-prob's JPEG, so that codec
    * artefacts alone are not taken for a degradation. */
   float *targets;
+  /* Data-parallel training: the batch is share @share_index of @shares
+   * (0 or 1: the whole batch). trd_batch draws the RNGs of all @shares x
+   * batch samples, as one process at the global batch would, and makes
+   * only samples share_index x batch onwards. */
+  int share_index, shares;
 } trd_set;
 
 enum { TRD_TARGETS = 8 };
