@@ -6,6 +6,7 @@
 #define IRC_TRAIN_GRAPH_H
 
 #include "weights.h"
+#include "train/dist.h"
 
 /* Saved activations of one NAFBlock (c channels, P = N*h*w columns, CNHW). */
 typedef struct {
@@ -28,6 +29,20 @@ typedef struct {
   float *z[2], *mean[2], *invstd[2], *bn[2];            /* linear, BN stats, BN output */
   float *code[2];                    /* GELU outputs, N x code: q[0], q[1] */
 } irc_tr_enc;
+
+/* Data-parallel training (set by irc_trainer_set_dist; NULL in a single
+ * process): the encoder's BatchNorm then normalises over the whole global
+ * batch, every rank's rows gathered in rank order, as PyTorch's
+ * SyncBatchNorm. Every rank computes the same statistics and the same
+ * backward over all rows and keeps its own rows' share. */
+typedef struct {
+  irc_dist *dist;
+  float *z_all[2][2];                /* [query, key pass][head]: Linear outputs, all rows */
+  float *rows_a, *rows_b;            /* scratch: global batch x the widest head */
+  float *dwt, *dbias;                /* scratch: BatchNorm parameter gradients */
+  irc_status status;                 /* the first failed communication, and why */
+  irc_error err;
+} irc_tr_sync;
 
 typedef struct irc_tr_graph irc_tr_graph;
 
@@ -54,6 +69,8 @@ struct irc_tr_graph {
   float *ba, *bb, *bc, *bd, *bs, *bm;   /* NAFBlock scratch: 2c, 2c, c, c, c x N, c x N */
   float *dcode[2], *dqv, *dqvt, *dfea[3];
   float *de[2], *dv[2];              /* encoder: stage ping-pong, N x code vectors */
+
+  irc_tr_sync *sync;                 /* data-parallel BatchNorm, or NULL (not owned) */
 };
 
 irc_status irc_tr_graph_new (const irc_config *cfg, int batch, int height, int width,

@@ -3,6 +3,7 @@
  * CSV log, plot, validation, atomic checkpoints and bit-exact resume. */
 #include "train/checkpoint.h"
 #include "train/data.h"
+#include "train/dist.h"
 #include "train/plot.h"
 #include "train/prefetch.h"
 #include "train/train.h"
@@ -882,6 +883,11 @@ typedef struct {
   char prior_history[2048];
   int64_t prior_iters;
   int tty;
+  /* data-parallel (dist.h): rank 0, the lead, alone writes files and
+   * reports; the others train their share of each batch */
+  irc_dist dist;
+  int lead;
+  int failed_together;             /* every rank stopped on the same failure */
 } run;
 
 /* --objective degradation from a model without a head: the same weights
@@ -1108,8 +1114,9 @@ static irc_status
 checkpoint (run *R, irc_error *err)
 {
   const int64_t iter = irc_trainer_iteration (R->tr);
-  char el[32], best[32], besti[32], inp[32], prior[32];
+  char el[32], best[32], besti[32], inp[32], prior[32], procs[16];
   snprintf (prior, sizeof prior, "%lld", (long long) R->prior_iters);
+  snprintf (procs, sizeof procs, "%d", R->dist.size);
   snprintf (el, sizeof el, "%.3f", elapsed (R));
   snprintf (best, sizeof best, "%.17g", R->best_val);
   snprintf (besti, sizeof besti, "%lld", (long long) R->best_iter);
@@ -1117,11 +1124,13 @@ checkpoint (run *R, irc_error *err)
   const char *meta[] = {
     "format", "irc-train state 1", "args", R->args_str, "task", trd_task_name (R->o.task),
     "elapsed_s", el, "best_val_psnr", best, "best_val_iter", besti, "val_input_psnr", inp,
-    "prior_iterations", prior, "prior_history", R->prior_history,
+    "prior_iterations", prior, "prior_history", R->prior_history, "processes", procs,
   };
   irc_rng rngs[2] = { R->data.crop_rng, R->data.deg_rng };
-  irc_status st = trc_save_state (R->path_state, R->tr, R->model, rngs, 2, meta,
-      sizeof meta / sizeof meta[0] / 2, err);
+  /* "processes" (last) only for a data-parallel run: a single process's
+   * state is what it always was */
+  const size_t n_meta = sizeof meta / sizeof meta[0] / 2 - (R->dist.size > 1 ? 0 : 1);
+  irc_status st = trc_save_state (R->path_state, R->tr, R->model, rngs, 2, meta, n_meta, err);
   if (st == IRC_OK)
     st = save_model (R, R->path_last, iter, R->last_val_iter == iter ? R->last_val : NAN, err);
   /* model.safetensors follows the best validation; until there is one, the latest */
@@ -1248,7 +1257,10 @@ progress (run *R, int64_t it, double rate, double eta_s, const irc_train_losses 
 static int
 fail (run *R, const char *what, const irc_error *err)
 {
-  fprintf (stderr, "%sirc-train: %s%s%s\n", R->tty ? "\n" : "", what ? what : "",
+  char who[48] = "irc-train";
+  if (R->dist.size > 1)
+    snprintf (who, sizeof who, "irc-train (rank %d of %d)", R->dist.rank, R->dist.size);
+  fprintf (stderr, "%s%s: %s%s%s\n", R->tty ? "\n" : "", who, what ? what : "",
       what ? ": " : "", err->message);
   return EXIT_RUNTIME;
 }
@@ -1344,7 +1356,16 @@ setup (run *R, int argc, char **argv)
         : 0;
     snprintf (R->prior_history, sizeof R->prior_history, "%s",
         (v = irc_st_metadata (state, "prior_history")) ? v : "");
+    /* each process's batch is a share of the global batch: another count of
+     * processes would be another batch */
+    const int procs = (v = irc_st_metadata (state, "processes")) ? atoi (v) : 1;
     irc_st_close (&state);
+    if (procs != R->dist.size) {
+      fprintf (stderr, "irc-train: the run in %s was trained by %d process%s, this one has "
+          "%d: resume it with as many (mpirun -np %d), which keeps its global batch\n", out,
+          procs, procs == 1 ? "" : "es", R->dist.size, procs);
+      return EXIT_USAGE;
+    }
   } else {
     if ((rc = resolve (&R->o, &R->raw)))
       return rc;
@@ -1358,7 +1379,7 @@ setup (run *R, int argc, char **argv)
   R->args_str = serialize_args (&R->raw);
   if (!R->args_str)
     return EXIT_RUNTIME;
-  if (mkdir_p (o->out) != 0) {
+  if (R->lead && mkdir_p (o->out) != 0) {
     fprintf (stderr, "irc-train: cannot create the output folder %s: %s\n", o->out,
         strerror (errno));
     return EXIT_RUNTIME;
@@ -1374,16 +1395,19 @@ setup (run *R, int argc, char **argv)
     o->compress_quality_max, o->heavy_prob, o->pairs_prob, o->dense_haze_prob,
     o->labelled_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
+  R->data.share_index = R->dist.rank;
+  R->data.shares = R->dist.size;
+  FILE *notes = R->lead ? stderr : NULL;   /* one copy of each note, from rank 0 */
   size_t dl = 0;
   for (int k = 0; k < R->raw.n_data; k++) {
-    if (trd_add_clean (&R->data, R->raw.data[k], stderr, &err) != IRC_OK)
+    if (trd_add_clean (&R->data, R->raw.data[k], notes, &err) != IRC_OK)
       return fail (R, "--data", &err);
     dl += snprintf (R->data_desc + dl, sizeof R->data_desc - dl, "%s%s", dl ? ";" : "",
         R->raw.data[k]);
     dl = dl < sizeof R->data_desc ? dl : sizeof R->data_desc - 1;
   }
   for (int k = 0; k < R->raw.n_pairs; k++) {
-    if (trd_add_pairs (&R->data, R->raw.pairs[k][0], R->raw.pairs[k][1], stderr, &err)
+    if (trd_add_pairs (&R->data, R->raw.pairs[k][0], R->raw.pairs[k][1], notes, &err)
         != IRC_OK)
       return fail (R, "--pairs", &err);
     dl += snprintf (R->data_desc + dl, sizeof R->data_desc - dl, "%spairs:%s|%s",
@@ -1392,7 +1416,7 @@ setup (run *R, int argc, char **argv)
   }
   for (int k = 0; k < R->raw.n_labelled; k++) {
     if (trd_add_labelled (&R->data, R->raw.labelled[k][0], o->labelled_kinds[k],
-          LABELLED_MAX_SIDE, o->labelled_holdout, stderr, &err) != IRC_OK)
+          LABELLED_MAX_SIDE, o->labelled_holdout, notes, &err) != IRC_OK)
       return fail (R, "--labelled", &err);
     dl += snprintf (R->data_desc + dl, sizeof R->data_desc - dl, "%slabelled:%s=%s",
         dl ? ";" : "", R->raw.labelled[k][0], R->raw.labelled[k][1]);
@@ -1402,20 +1426,23 @@ setup (run *R, int argc, char **argv)
   for (size_t i = 0; i < R->data.n; i++)
     bytes += (size_t) 3 * R->data.img[i].width * R->data.img[i].height
         * (R->data.img[i].input ? 2 : 1);
-  fprintf (stderr, "training set: %zu images (%zu paired, %zu labelled), %.1f MB in memory\n",
-      R->data.n, R->data.n_pairs, R->data.n_labelled, bytes / 1048576.0);
-  if (o->pairs_prob > 0)
-    fprintf (stderr, "mixing: %g%% of samples from the pairs, the rest synthetic\n",
-        100.0 * o->pairs_prob);
-  if (o->labelled_prob > 0)
-    fprintf (stderr, "labelled photos: %g%% of samples\n", 100.0 * o->labelled_prob);
+  if (notes) {
+    fprintf (notes, "training set: %zu images (%zu paired, %zu labelled), %.1f MB in memory\n",
+        R->data.n, R->data.n_pairs, R->data.n_labelled, bytes / 1048576.0);
+    if (o->pairs_prob > 0)
+      fprintf (notes, "mixing: %g%% of samples from the pairs, the rest synthetic\n",
+          100.0 * o->pairs_prob);
+    if (o->labelled_prob > 0)
+      fprintf (notes, "labelled photos: %g%% of samples\n", 100.0 * o->labelled_prob);
+  }
 
   R->val_input = R->last_val = NAN;
   if (!cur.given[O_RESUME])
     R->best_val = NAN;
-  if (o->val && trd_val_clean (&R->val, o->val, VAL_MAX_SIDE, &deg, &err) != IRC_OK)
+  /* validation is rank 0's alone: the other ranks neither validate nor report */
+  if (R->lead && o->val && trd_val_clean (&R->val, o->val, VAL_MAX_SIDE, &deg, &err) != IRC_OK)
     return fail (R, "--val", &err);
-  if (o->val_pairs[0] && trd_val_pairs (&R->val, o->val_pairs[0], o->val_pairs[1],
+  if (R->lead && o->val_pairs[0] && trd_val_pairs (&R->val, o->val_pairs[0], o->val_pairs[1],
         VAL_MAX_SIDE, &err) != IRC_OK)
     return fail (R, "--val-pairs", &err);
   if (R->val.n) {
@@ -1479,7 +1506,8 @@ setup (run *R, int argc, char **argv)
   tp.no_constyle = o->no_constyle;
   tp.psnr_loss = o->psnr_loss;
   tp.ema_decay = o->ema_decay;
-  if (irc_trainer_new (R->model, &tp, &R->tr, &err) != IRC_OK)
+  if (irc_trainer_new (R->model, &tp, &R->tr, &err) != IRC_OK
+      || irc_trainer_set_dist (R->tr, &R->dist, &err) != IRC_OK)
     return fail (R, NULL, &err);
   if (o->resume) {
     irc_rng rngs[2];
@@ -1496,8 +1524,13 @@ setup (run *R, int argc, char **argv)
   }
   const int64_t start = irc_trainer_iteration (R->tr);
   R->saved_iter = o->resume ? start : -1;
+  if (!R->lead)
+    return 0;
   if (open_csv (R, start, &err) != IRC_OK)
     return fail (R, NULL, &err);
+  if (R->dist.size > 1)
+    fprintf (stderr, "data-parallel: %d processes, batch %d each: global batch %d\n",
+        R->dist.size, o->batch, o->batch * R->dist.size);
 
   fprintf (stderr, "model: %s, %.2f M parameters, %.0f multiply-adds per pixel\n",
       o->config_name, irc_config_param_count (&o->cfg) / 1e6, irc_config_macs_per_pixel (&o->cfg));
@@ -1565,8 +1598,9 @@ train (run *R)
   irc_error err = { 0 };
   const int64_t start = irc_trainer_iteration (R->tr);
   if (start >= o->iters) {
-    fprintf (stderr, "nothing to do: %s is at iteration %lld of %lld\n", o->out,
-        (long long) start, (long long) o->iters);
+    if (R->lead)
+      fprintf (stderr, "nothing to do: %s is at iteration %lld of %lld\n", o->out,
+          (long long) start, (long long) o->iters);
     return 0;
   }
   const size_t img = (size_t) o->batch * 3 * o->patch * o->patch;
@@ -1622,6 +1656,11 @@ train (run *R)
       st = irc_trainer_step (R->tr, B.lq[slot], B.gt[slot], &L, &err);
     if (st != IRC_OK) {
       if (!isfinite (L.total) && st == IRC_ERR_INVALID) {
+        /* every rank took the same non-finite losses (irc_trainer_set_dist) */
+        R->failed_together = 1;
+        rc = EXIT_RUNTIME;
+        if (!R->lead)
+          break;
         char kept[96];
         if (R->saved_iter >= 0)
           snprintf (kept, sizeof kept, "the last good checkpoint (iteration %lld) is kept",
@@ -1637,6 +1676,20 @@ train (run *R)
       break;
     }
     it = irc_trainer_iteration (R->tr);
+    /* a signal reaches the ranks at different steps: they stop together at
+     * the first step after any rank has seen one */
+    int stopping = stop_signal;
+    if (irc_dist_max_i (&R->dist, &stopping, &err) != IRC_OK) {
+      rc = fail (R, NULL, &err);
+      break;
+    }
+    if (!R->lead) {
+      if (stopping) {
+        rc = EXIT_INTERRUPTED;
+        break;
+      }
+      continue;
+    }
     const int64_t done = it - start;
     dur[(done - 1) % WINDOW] = now_s () - t_step;
     const int span = done < WINDOW ? (int) done : WINDOW;
@@ -1693,17 +1746,17 @@ train (run *R)
       progress (R, it, rate, (double) (o->iters - it) / rate + vals_left * val_secs, &L);
       last_draw = t;
     }
-    if (it % o->save_every == 0 || last || stop_signal) {
+    if (it % o->save_every == 0 || last || stopping) {
       if (checkpoint (R, &err) != IRC_OK) {
         rc = fail (R, "checkpoint", &err);
         break;
       }
     }
-    if (it % o->plot_every == 0 || last || stop_signal)
+    if (it % o->plot_every == 0 || last || stopping)
       plot (R);
-    if (stop_signal) {
+    if (stopping) {
       fprintf (stderr, "%sirc-train: %s at iteration %lld: checkpoint written to %s\n",
-          R->tty ? "\n" : "", stop_signal == SIGTERM ? "terminated" : "interrupted",
+          R->tty ? "\n" : "", stopping == SIGTERM ? "terminated" : "interrupted",
           (long long) it, o->out);
       rc = EXIT_INTERRUPTED;
       break;
@@ -1711,7 +1764,9 @@ train (run *R)
   }
   irc_tr_prefetch_free (&pf);
   batches_clear (&B);
-  if (rc == 0) {
+  if (rc == EXIT_INTERRUPTED)
+    R->failed_together = 1;
+  if (rc == 0 && R->lead) {
     const double secs = now_s () - t_loop;
     if (R->tty)
       fputc ('\n', stderr);
@@ -1720,10 +1775,58 @@ train (run *R)
     if (R->val.n)
       fprintf (stderr, "; validation %.3f dB at the end, best %.3f dB at %lld (input %.3f dB)",
           R->last_val, R->best_val, (long long) R->best_iter, R->val_input);
+    if (R->dist.size > 1)
+      fprintf (stderr, "\ndata-parallel: %d processes; rank 0 spent %.1f s of %.1f s (%.1f%%) "
+          "communicating, waits for the other ranks included", R->dist.size, R->dist.comm_s,
+          secs, 100.0 * R->dist.comm_s / secs);
     fprintf (stderr, "\n%s: model.safetensors, last.safetensors, state.safetensors, "
         "train.csv, train.png\n", o->out);
   }
   return rc;
+}
+
+/* FNV-1a over @len bytes, continuing @h. */
+static uint64_t
+fnv1a (uint64_t h, const void *data, size_t len)
+{
+  const unsigned char *p = data;
+  for (size_t i = 0; i < len; i++)
+    h = (h ^ p[i]) * 1099511628211ull;
+  return h;
+}
+
+/* Data-parallel: every rank must run the same options on the same state
+ * and data, or the ranks would train different models while averaging
+ * their gradients. Rank 0's hash of them goes to every rank; a rank whose
+ * own differs is named and every rank stops. */
+static int
+agree_options (run *R)
+{
+  if (R->dist.size <= 1)
+    return 0;
+  irc_error err = { 0 };
+  const int64_t start = irc_trainer_iteration (R->tr);
+  const uint64_t counts[3] = { (uint64_t) start, R->data.n, (uint64_t) R->o.threads };
+  uint64_t mine = fnv1a (14695981039346656037ull, R->args_str, strlen (R->args_str) + 1);
+  mine = fnv1a (mine, R->o.out, strlen (R->o.out) + 1);
+  mine = fnv1a (mine, counts, sizeof counts);
+  uint64_t lead = mine;
+  int differing = 0;   /* 1 + the highest rank that differs from rank 0 */
+  if (irc_dist_broadcast_u64 (&R->dist, &lead, &err) != IRC_OK)
+    return fail (R, NULL, &err);
+  if (lead != mine) {
+    differing = R->dist.rank + 1;
+    fprintf (stderr, "irc-train (rank %d of %d): these options, training images or resumed "
+        "iteration differ from rank 0's\n", R->dist.rank, R->dist.size);
+  }
+  if (irc_dist_max_i (&R->dist, &differing, &err) != IRC_OK)
+    return fail (R, NULL, &err);
+  R->failed_together = 1;
+  if (differing && R->lead)
+    fprintf (stderr, "irc-train: refused: rank %d was started with other options, training "
+        "images or state than rank 0 (every process of the job needs the same command line "
+        "and the same files)\n", differing - 1);
+  return differing ? EXIT_USAGE : 0;
 }
 
 int
@@ -1732,9 +1835,23 @@ main (int argc, char **argv)
   static run R;
   R.tty = isatty (2);
   R.t_session = now_s ();
+  irc_error err = { 0 };
+  if (irc_dist_init (&R.dist, &argc, &argv, &err) != IRC_OK) {
+    fprintf (stderr, "irc-train: %s\n", err.message);
+    return EXIT_USAGE;
+  }
+  R.lead = R.dist.rank == 0;
   int rc = setup (&R, argc, argv);
   if (rc == 0)
+    rc = agree_options (&R);
+  if (rc == 0)
     rc = train (&R);
+  /* a failure of this rank alone (its files, its memory, a broken link)
+   * would leave the others waiting in their next exchange: end them all;
+   * the launcher names the rank */
+  if (rc != 0 && !R.failed_together)
+    irc_dist_abort (&R.dist, rc);
   run_clear (&R);
+  irc_dist_finish (&R.dist);
   return rc;
 }

@@ -21,6 +21,7 @@ typedef struct {
   irc_tensor_desc *descs;
   size_t n;
   float *arena;
+  size_t count;            /* floats in @arena: one contiguous block */
 } net_copy;
 
 enum { COPY_GRAD, COPY_M, COPY_V, COPY_EMA, COPY_KEY, N_COPIES };
@@ -39,6 +40,12 @@ struct irc_trainer {
   irc_train_timing *tm;    /* irc_trainer_set_timing: NULL, or where the step's times go */
   int tm_phase;            /* the phase being timed */
   double tm_t0;            /* when it started */
+  /* data-parallel training (irc_trainer_set_dist); NULL: a single process */
+  irc_dist *dist;
+  irc_tr_sync sync;        /* the encoder's BatchNorm over the global batch */
+  float *dist_arena;
+  float *codes_all;        /* q[0] then q[1] of every rank, global batch x code each */
+  float *dcodes_all;       /* the style loss's gradients of those */
 };
 
 _Thread_local double *irc_tr_prof_fam;
@@ -89,6 +96,7 @@ copy_init (net_copy *c, const irc_config *cfg, const char *prefix, int enc_only,
   for (size_t i = 0; i < c->n; i++)
     if (c->descs[i].slot && (!enc_only || is_encoder (c->descs[i].name, prefix)))
       total += c->descs[i].count;
+  c->count = total;
   c->arena = calloc (total ? total : 1, sizeof (float));
   if (!c->arena)
     return irc_fail (err, IRC_ERR_NOMEM, "out of memory for %zu MB of training state",
@@ -125,6 +133,7 @@ irc_trainer_free (irc_trainer **trp)
   free (tr->gt);
   free (tr->out);
   free (tr->negs);
+  free (tr->dist_arena);
   free (tr);
   *trp = NULL;
 }
@@ -188,6 +197,139 @@ irc_trainer_new (irc_model *model, const irc_train_params *params, irc_trainer *
   return IRC_OK;
 }
 
+irc_status
+irc_trainer_set_dist (irc_trainer *tr, irc_dist *dist, irc_error *err)
+{
+  tr->dist = NULL;
+  tr->g->sync = NULL;
+  if (!dist || dist->size <= 1)
+    return IRC_OK;
+  const irc_train_params *p = &tr->p;
+  const int global = p->batch * dist->size;
+  if (!p->no_constyle && p->queue_size % global != 0)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "queue size %d must be a multiple of the global batch %d (%d processes x batch %d)",
+        p->queue_size, global, dist->size, p->batch);
+  const irc_encoder_w *enc = &tr->model->w.enc;
+  const size_t code = (size_t) tr->model->w.cfg.code;
+  const size_t widest = (size_t) (enc->lin_out[0] > enc->lin_out[1] ? enc->lin_out[0]
+      : enc->lin_out[1]);
+  const size_t codes = 2 * (size_t) global * code;
+  const size_t heads = (size_t) global * (enc->lin_out[0] + enc->lin_out[1]);
+  const size_t total = 2 * codes + 2 * heads + 2 * (size_t) global * widest + 2 * widest;
+  float *arena = calloc (total, sizeof (float));
+  /* the style loss's negatives: the global batch's queue rows */
+  float *negs = malloc (codes * sizeof (float));
+  if (!arena || !negs) {
+    free (arena);
+    free (negs);
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the data-parallel buffers");
+  }
+  free (tr->dist_arena);
+  free (tr->negs);
+  tr->dist_arena = arena;
+  tr->negs = negs;
+  float *at = arena;
+  tr->codes_all = at, at += codes;
+  tr->dcodes_all = at, at += codes;
+  irc_tr_sync *sync = &tr->sync;
+  memset (sync, 0, sizeof *sync);
+  sync->dist = dist;
+  for (int pass = 0; pass < 2; pass++)
+    for (int i = 0; i < 2; i++)
+      sync->z_all[pass][i] = at, at += (size_t) global * enc->lin_out[i];
+  sync->rows_a = at, at += (size_t) global * widest;
+  sync->rows_b = at, at += (size_t) global * widest;
+  sync->dwt = at, at += widest;
+  sync->dbias = at;
+  tr->dist = dist;
+  tr->g->sync = sync;
+  return IRC_OK;
+}
+
+/* Data-parallel: the first failed communication of the step's passes. */
+static irc_status
+sync_status (irc_trainer *tr, irc_error *err)
+{
+  if (!tr->dist || tr->sync.status == IRC_OK)
+    return IRC_OK;
+  if (err)
+    *err = tr->sync.err;
+  return tr->sync.status;
+}
+
+/* Data-parallel: every rank's losses, gathered, become the global batch's
+ * (the mean of the ranks' means, in rank order, so every rank holds the
+ * same values; the style loss is already the global batch's), and a
+ * non-finite loss on any rank stops every rank at the same step, naming
+ * the ranks where it appeared. */
+static irc_status
+agree_losses (irc_trainer *tr, irc_train_losses *L, int64_t iter, int degradation,
+    irc_error *err)
+{
+  enum { FIELDS = 6, MAX_NAMED = 8 };
+  irc_dist *d = tr->dist;
+  irc_status st = sync_status (tr, err);
+  if (st != IRC_OK)
+    return st;
+  const double mine[FIELDS] = { isfinite (L->total) ? 0.0 : 1.0, L->l_pix, L->l_psnr,
+    L->l_ce, L->l_content, L->l_degradation };
+  double *all = malloc ((size_t) d->size * FIELDS * sizeof (double));
+  if (!all)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory");
+  st = irc_dist_gather_d (d, mine, all, FIELDS, err);
+  if (st != IRC_OK) {
+    free (all);
+    return st;
+  }
+  double sum[FIELDS] = { 0 };
+  char ranks[128] = "";
+  size_t used = 0;
+  int bad = 0;
+  for (int r = 0; r < d->size; r++) {
+    for (int f = 0; f < FIELDS; f++)
+      sum[f] += all[r * FIELDS + f];
+    if (all[r * FIELDS] != 0.0 && bad++ < MAX_NAMED && used < sizeof ranks)
+      used += snprintf (ranks + used, sizeof ranks - used, "%s%d", bad > 1 ? ", " : "", r);
+  }
+  free (all);
+  L->l_pix = sum[1] / d->size;
+  L->l_psnr = sum[2] / d->size;
+  L->l_ce = sum[3] / d->size;
+  L->l_content = sum[4] / d->size;
+  L->l_degradation = sum[5] / d->size;
+  if (degradation)
+    L->total = L->l_degradation;
+  else
+    L->total = (tr->p.psnr_loss ? L->l_psnr : L->l_pix) + L->l_ce + L->l_content + L->l_style;
+  if (bad)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "iteration %lld: non-finite loss on rank %s%s (pixel %g, InfoNCE %g, content %g, "
+        "style %g, degradation %g, means over the ranks)", (long long) iter, ranks,
+        bad > MAX_NAMED ? " and more" : "", L->l_pix, L->l_ce, L->l_content, L->l_style,
+        L->l_degradation);
+  return IRC_OK;
+}
+
+/* Data-parallel: the gradients, summed over the ranks in one call over the
+ * contiguous gradient block, become their mean: each rank's is the
+ * gradient of the mean loss over its own rows, so the mean is the global
+ * batch's. */
+static irc_status
+reduce_gradients (irc_trainer *tr, irc_error *err)
+{
+  irc_status st = sync_status (tr, err);
+  net_copy *grad = &tr->c[COPY_GRAD];
+  if (st == IRC_OK)
+    st = irc_dist_sum_f (tr->dist, grad->arena, grad->count, err);
+  if (st != IRC_OK)
+    return st;
+  const float scale = 1.0f / (float) tr->dist->size;
+  for (size_t i = 0; i < grad->count; i++)
+    grad->arena[i] *= scale;
+  return IRC_OK;
+}
+
 /* NCHW (the caller's batch) to CNHW (the graph's layout) and back. */
 static void
 to_cnhw (float *dst, const float *src, int n, int c, size_t hw)
@@ -214,6 +356,50 @@ queue_rows (float *dst, const float *queue, int code, int K, int64_t ptr, int n)
   for (int i = 0; i < n; i++)
     for (int c = 0; c < code; c++)
       dst[i * code + c] = queue[(size_t) c * K + ptr + i];
+}
+
+/* Data-parallel: the style loss couples the batch's rows (Gram matrices of
+ * the codes), so every rank computes it on the gathered codes of the whole
+ * global batch against the global batch's queue rows, exactly as one
+ * process at that batch, and keeps its own rows' gradient, scaled by the
+ * rank count to the convention of the other losses (each rank's gradient
+ * is that of a mean over its own rows; the trainer averages the ranks'). */
+static double
+style_loss_global (irc_trainer *tr, const float *q0, const float *q1, irc_error *err)
+{
+  irc_tr_graph *g = tr->g;
+  irc_dist *d = tr->dist;
+  const int n = tr->p.batch, code = tr->model->w.cfg.code, K = tr->p.queue_size;
+  const int rows = n * d->size;
+  const size_t mine = (size_t) n * code, all = (size_t) rows * code;
+  float *q0_all = tr->codes_all, *q1_all = tr->codes_all + all;
+  irc_status st = irc_dist_gather_f (d, q0, q0_all, mine, err);
+  if (st == IRC_OK)
+    st = irc_dist_gather_f (d, q1, q1_all, mine, err);
+  if (st != IRC_OK) {
+    if (tr->sync.status == IRC_OK) {
+      tr->sync.status = st;
+      if (err)
+        tr->sync.err = *err;
+    }
+    return NAN;
+  }
+  const int64_t next = (tr->queue_ptr + rows) % K;
+  float *neg_next = tr->negs, *neg_old = tr->negs + all;
+  queue_rows (neg_next, tr->queue, code, K, next, rows);
+  queue_rows (neg_old, tr->queue, code, K, tr->queue_ptr, rows);
+  float *dq0_all = memset (tr->dcodes_all, 0, 2 * all * sizeof (float));
+  float *dq1_all = dq0_all + all;
+  const double nn = (double) code * rows;
+  const double l_style = irc_tr_style_term_f (dq0_all, q0_all, neg_next, rows, code, nn)
+      + irc_tr_style_term_f (dq1_all, q1_all, neg_old, rows, code, nn);
+  const float ranks = (float) d->size;
+  const size_t own = (size_t) d->rank * mine;
+  for (size_t j = 0; j < mine; j++) {
+    g->dcode[0][j] += ranks * dq0_all[own + j];
+    g->dcode[1][j] += ranks * dq1_all[own + j];
+  }
+  return l_style;
 }
 
 irc_status
@@ -286,14 +472,19 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
   if (joint) {
     const float *q0 = g->eq.code[0], *q1 = g->eq.code[1], *k = g->ek.code[1];
     L.l_content = irc_tr_content_f (g->dcode[1], q1, k, n, code);
-    /* negatives: the entries after this batch's slot and the ones it overwrites */
-    const int64_t next = (tr->queue_ptr + n) % K;
-    float *neg_next = tr->negs, *neg_old = tr->negs + (size_t) n * code;
-    queue_rows (neg_next, tr->queue, code, K, next, n);
-    queue_rows (neg_old, tr->queue, code, K, tr->queue_ptr, n);
-    const double nn = (double) code * n;
-    L.l_style = irc_tr_style_term_f (g->dcode[0], q0, neg_next, n, code, nn)
-        + irc_tr_style_term_f (g->dcode[1], q1, neg_old, n, code, nn);
+    if (tr->dist) {
+      /* a failed gather leaves NaN here and its status for agree_losses */
+      L.l_style = style_loss_global (tr, q0, q1, err);
+    } else {
+      /* negatives: the entries after this batch's slot and the ones it overwrites */
+      const int64_t next = (tr->queue_ptr + n) % K;
+      float *neg_next = tr->negs, *neg_old = tr->negs + (size_t) n * code;
+      queue_rows (neg_next, tr->queue, code, K, next, n);
+      queue_rows (neg_old, tr->queue, code, K, tr->queue_ptr, n);
+      const double nn = (double) code * n;
+      L.l_style = irc_tr_style_term_f (g->dcode[0], q0, neg_next, n, code, nn)
+          + irc_tr_style_term_f (g->dcode[1], q1, neg_old, n, code, nn);
+    }
     L.l_ce = irc_tr_infonce_f (g->dcode[1], tr->logits, q1, k, tr->queue, n, code, K,
         p->moco_t);
   }
@@ -301,6 +492,15 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
   tm_phase (tr, IRC_TRAIN_PHASE_OTHER);
   to_nchw (tr->out, g->out, n, 3, hw);
   tr->have_out = 1;
+  if (tr->dist) {
+    const irc_status st = agree_losses (tr, &L, iter, 0, err);
+    if (losses)
+      *losses = L;
+    if (st != IRC_OK) {
+      tm_phase (tr, -1);
+      return st;
+    }
+  }
   if (losses)
     *losses = L;
   if (!isfinite (L.total)) {
@@ -310,12 +510,15 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
         (long long) iter, L.l_pix, L.l_ce, L.l_content, L.l_style);
   }
   if (joint) {
-    /* enqueue this batch's queries (the authors' code enqueues q, not k) */
-    const float *q1 = g->eq.code[1];
-    for (int i = 0; i < n; i++)
+    /* enqueue this batch's queries (the authors' code enqueues q, not k);
+     * data-parallel, the whole global batch's, gathered in rank order */
+    const float *q1 = tr->dist ? tr->codes_all + (size_t) n * tr->dist->size * code
+        : g->eq.code[1];
+    const int rows = tr->dist ? n * tr->dist->size : n;
+    for (int i = 0; i < rows; i++)
       for (int c = 0; c < code; c++)
         tr->queue[(size_t) c * K + tr->queue_ptr + i] = q1[i * code + c];
-    tr->queue_ptr = (tr->queue_ptr + n) % K;
+    tr->queue_ptr = (tr->queue_ptr + rows) % K;
   }
   /* EMA before the optimiser step, as the authors' code (the EMA lags one
    * step), over the U-Net's parameters; the ConStyle encoder is copied
@@ -333,6 +536,13 @@ irc_trainer_step (irc_trainer *tr, const float *lq, const float *gt, irc_train_l
     irc_tr_encoder_bwd (g, &w->enc, &gw->enc);
 
   tm_phase (tr, IRC_TRAIN_PHASE_OPTIMISER);
+  if (tr->dist) {
+    const irc_status st = reduce_gradients (tr, err);
+    if (st != IRC_OK) {
+      tm_phase (tr, -1);
+      return st;
+    }
+  }
   for (size_t i = 0; i < tr->model->n_descs; i++) {
     const irc_tensor_desc *d = &tr->model->descs[i];
     if (d->kind != IRC_TENSOR_PARAM || (!enc_train && is_encoder (d->name, "ConStyle.")))
@@ -499,6 +709,13 @@ irc_trainer_degradation_step (irc_trainer *tr, const float *lq, const float *tar
   }
   L.l_degradation = total / n;
   L.total = L.l_degradation;
+  if (tr->dist) {
+    const irc_status st = agree_losses (tr, &L, iter, 1, err);
+    if (losses)
+      *losses = L;
+    if (st != IRC_OK)
+      return st;
+  }
   if (losses)
     *losses = L;
   if (!isfinite (L.total))
@@ -512,6 +729,11 @@ irc_trainer_degradation_step (irc_trainer *tr, const float *lq, const float *tar
         * sizeof (float));
   }
   irc_tr_encoder_bwd (g, &w->enc, &gw->enc);
+  if (tr->dist) {
+    const irc_status st = reduce_gradients (tr, err);
+    if (st != IRC_OK)
+      return st;
+  }
   for (size_t i = 0; i < tr->model->n_descs; i++) {
     const irc_tensor_desc *d = &tr->model->descs[i];
     if (d->kind != IRC_TENSOR_PARAM || !is_encoder (d->name, "ConStyle."))

@@ -6,6 +6,7 @@
 #define IRC_TRAIN_TRAIN_H
 
 #include "irc/irc.h"
+#include "train/dist.h"
 
 #include <stdint.h>
 
@@ -55,6 +56,17 @@ typedef struct irc_trainer irc_trainer;
 irc_status irc_trainer_new (irc_model *model, const irc_train_params *params,
     irc_trainer **out, irc_error *err);
 void irc_trainer_free (irc_trainer **tr);
+
+/** Data-parallel training over the processes of @dist (dist.h), before the
+ * first step: each process steps on its own share of the global batch
+ * (params.batch rows of the batch x size rows one process would take); the
+ * encoder's BatchNorm uses the statistics of the global batch, the style
+ * loss and the MoCo queue see the global batch's codes in rank order, and
+ * the gradients are averaged over the processes before AdamW, so every
+ * process holds the same state after each step. The queue size must be a
+ * multiple of the global batch. @dist must outlive the trainer; NULL or a
+ * world of one: a single process (the default). */
+irc_status irc_trainer_set_dist (irc_trainer *tr, irc_dist *dist, irc_error *err);
 
 /** One step on a batch: @lq (degraded) and @gt (clean) are batch x 3 x patch
  * x patch floats (NCHW). Momentum update of the key encoder, key pass, losses,
