@@ -784,7 +784,7 @@ check_blur_keeps_mean (const irc_kernel *k)
   float *img = malloc (n * sizeof (float));
   CHECK (img);
   memcpy (img, scene.data, n * sizeof (float));
-  irc_blur_params bp = { k, 1.0f, 0.0f, 0 };
+  irc_blur_params bp = { k, 1.0f, 0.0f, 0, NULL, 0.0f, 0.0f };
   irc_rng r;
   irc_rng_seed (&r, 1, 0);
   CHECK (irc_degrade_blur (img, 90, 70, &bp, &r, &err) == IRC_OK);
@@ -859,7 +859,7 @@ test_blur (void)
     irc_kernel_clear (&k);
   }
   CHECK (irc_kernel_random (&k, 8, 0.5f, &r, &err) == IRC_ERR_INVALID);
-  irc_blur_params none = { NULL, 2.2f, 0.0f, 0 };
+  irc_blur_params none = { NULL, 2.2f, 0.0f, 0, NULL, 0.0f, 0.0f };
   float px[3] = { 0 };
   CHECK (irc_degrade_blur (px, 1, 1, &none, &r, &err) == IRC_ERR_INVALID);
 
@@ -868,10 +868,74 @@ test_blur (void)
   float tiny[3 * 5 * 4];
   for (int i = 0; i < 60; i++)
     tiny[i] = (i % 7) / 7.0f;
-  irc_blur_params bp = { &k, 2.2f, 0.0f, 0 };
+  irc_blur_params bp = { &k, 2.2f, 0.0f, 0, NULL, 0.0f, 0.0f };
   CHECK (irc_degrade_blur (tiny, 5, 4, &bp, &r, &err) == IRC_OK);
   CHECK (in_unit_range (tiny, 60));
   irc_kernel_clear (&k);
+}
+
+/* Non-uniform blur: irc_kernel_warp turns a kernel (a horizontal line
+ * becomes vertical at 90 degrees) and keeps its sum; blended across the
+ * frame, the first column is the uniform blur by the near kernel and the
+ * last the uniform blur by the far one. */
+static void
+test_blur_nonuniform (void)
+{
+  irc_error err = { 0 };
+  irc_rng r;
+  irc_rng_seed (&r, 3, 0);
+  float line[9 * 9] = { 0 };
+  for (int x = 1; x < 8; x++)
+    line[4 * 9 + x] = 1.0f;
+  irc_kernel k = { 9, 9, line }, turned = { 0, 0, NULL };
+  CHECK (irc_kernel_warp (&k, 90.0f, 1.0f, &turned, &err) == IRC_OK);
+  check_kernel (&turned);
+  const int s = turned.width, c = s / 2;
+  double along_x = 0, along_y = 0;
+  for (int i = -3; i <= 3; i++) {
+    along_x += turned.k[c * s + c + i];
+    along_y += turned.k[(c + i) * s + c];
+  }
+  CHECK (along_y > 0.9 && along_x < 0.3);
+  CHECK (irc_kernel_warp (&k, 0.0f, 9.0f, &turned, &err) == IRC_ERR_INVALID);
+  CHECK (turned.k == NULL);
+
+  enum { W = 40, H = 24 };
+  float img[3 * W * H], near_img[3 * W * H], far_img[3 * W * H];
+  for (int i = 0; i < 3 * W * H; i++)
+    img[i] = 0.5f + 0.4f * sinf (i * 0.37f) * cosf (i * 0.011f);
+  CHECK (irc_kernel_warp (&k, 90.0f, 1.0f, &turned, &err) == IRC_OK);
+  memcpy (near_img, img, sizeof img);
+  memcpy (far_img, img, sizeof img);
+  irc_blur_params uniform_near = { &k, 2.2f, 0.0f, 0, NULL, 0.0f, 0.0f };
+  irc_blur_params uniform_far = { &turned, 2.2f, 0.0f, 0, NULL, 0.0f, 0.0f };
+  irc_blur_params varying = { &k, 2.2f, 0.0f, 0, &turned, 1.0f, 0.0f };
+  CHECK (irc_degrade_blur (near_img, W, H, &uniform_near, &r, &err) == IRC_OK);
+  CHECK (irc_degrade_blur (far_img, W, H, &uniform_far, &r, &err) == IRC_OK);
+  CHECK (irc_degrade_blur (img, W, H, &varying, &r, &err) == IRC_OK);
+  double worst_first = 0, worst_last = 0, mid_gap = 0;
+  for (int ch = 0; ch < 3; ch++)
+    for (int y = 0; y < H; y++) {
+      const size_t row = ((size_t) ch * H + y) * W;
+      worst_first = fmax (worst_first, fabs (img[row] - near_img[row]));
+      worst_last = fmax (worst_last, fabs (img[row + W - 1] - far_img[row + W - 1]));
+      mid_gap += fabs (near_img[row + W / 2] - far_img[row + W / 2]);
+    }
+  CHECK (worst_first < 1e-5 && worst_last < 1e-5);
+  CHECK (mid_gap > 0.1);   /* the two kernels do differ */
+  irc_blur_params no_direction = { &k, 2.2f, 0.0f, 0, &turned, 0.0f, 0.0f };
+  CHECK (irc_degrade_blur (img, W, H, &no_direction, &r, &err) == IRC_ERR_INVALID);
+  irc_kernel_clear (&turned);
+
+  /* the plan task draws a warped far kernel */
+  irc_plan plan;
+  irc_task task;
+  CHECK (irc_task_from_name ("blur-nonuniform", &task, &err) == IRC_OK);
+  CHECK (irc_plan_sample (&plan, task, NULL, &r, &err) == IRC_OK);
+  CHECK (plan.kernel_far.k != NULL);
+  CHECK (irc_plan_apply (&plan, img, W, H, &r, &err) == IRC_OK);
+  CHECK (in_unit_range (img, 3 * W * H));
+  irc_plan_clear (&plan);
 }
 
 /* ------------------------------------------------------- shared data */
@@ -970,6 +1034,7 @@ main (void)
   test_rain ();
   test_video_plan ();
   test_blur ();
+  test_blur_nonuniform ();
 
   const char *shared = test_shared_dir ();
   int rc = 0;

@@ -33,6 +33,8 @@ usage (FILE *fp)
       "  blur         camera-shake blur (random trajectory, or --kernel/--kernels)\n"
       "  mix          one of rain/haze/noise/blur at random, sometimes two\n"
       "  haze-dense   dense, patchy fog (Dense-Haze-like)\n"
+      "  blur-nonuniform  camera shake whose kernel turns and grows across the\n"
+      "               frame (the camera also rotating; depth), blended in linear light\n"
       "\n"
       "Options:\n"
       "  -t, --task TASK      the degradation (required)\n"

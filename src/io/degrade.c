@@ -1211,6 +1211,96 @@ irc_kernel_random (irc_kernel *out, int size, float intensity, irc_rng *rng,
   return kernel_normalise (out, "random kernel", err);
 }
 
+irc_status
+irc_kernel_warp (const irc_kernel *src, float angle_deg, float scale, irc_kernel *out,
+    irc_error *err)
+{
+  out->width = out->height = 0;
+  out->k = NULL;
+  if (!src || !src->k || src->width < 1 || src->height < 1)
+    return irc_fail (err, IRC_ERR_INVALID, "kernel warp: no kernel");
+  if (!(scale >= 0.25f && scale <= 4.0f) || !isfinite (angle_deg))
+    return irc_fail (err, IRC_ERR_INVALID, "kernel warp: angle %g, scale %g out of range",
+        angle_deg, scale);
+  /* the canvas holds the source's diagonal at the new scale */
+  const float diag = sqrtf ((float) (src->width * src->width + src->height * src->height));
+  int size = (int) ceilf (diag * scale) | 1;
+  size = size < 3 ? 3 : size > 63 ? 63 : size;
+  out->k = calloc ((size_t) size * size, sizeof (float));
+  if (!out->k)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for a kernel");
+  out->width = out->height = size;
+  const float a = angle_deg * (float) M_PI / 180.0f, ca = cosf (a), sa = sinf (a);
+  const float c = 0.5f * (size - 1), scx = 0.5f * (src->width - 1), scy = 0.5f * (src->height - 1);
+  for (int y = 0; y < size; y++)
+    for (int x = 0; x < size; x++) {
+      /* the inverse map: turn back, shrink back, sample bilinearly */
+      const float dx = (x - c) / scale, dy = (y - c) / scale;
+      const float u = scx + ca * dx + sa * dy, v = scy - sa * dx + ca * dy;
+      const int iu = (int) floorf (u), iv = (int) floorf (v);
+      const float fu = u - iu, fv = v - iv;
+      float acc = 0.0f;
+      for (int j = 0; j < 2; j++)
+        for (int i = 0; i < 2; i++) {
+          const int uu = iu + i, vv = iv + j;
+          if (uu < 0 || vv < 0 || uu >= src->width || vv >= src->height)
+            continue;
+          acc += src->k[vv * src->width + uu] * (i ? fu : 1 - fu) * (j ? fv : 1 - fv);
+        }
+      out->k[y * size + x] = acc;
+    }
+  irc_status st = kernel_normalise (out, "warped kernel", err);
+  if (st != IRC_OK)
+    irc_kernel_clear (out);
+  return st;
+}
+
+/* The taps of @k (its non-negligible entries, weights summing to 1), as
+ * offsets for out(x) = sum w in(x + offset): convolution flips the kernel.
+ * @tx holds x then y offsets (2 x cells); returns the tap count. */
+static size_t
+kernel_taps (const irc_kernel *k, int *tx, float *tw)
+{
+  const size_t nk = (size_t) k->width * k->height;
+  int *ty = tx + nk;
+  float kmax = 0.0f;
+  for (size_t i = 0; i < nk; i++)
+    kmax = fmaxf (kmax, k->k[i]);
+  size_t ntap = 0;
+  double wsum = 0.0;
+  const int cx = k->width / 2, cy = k->height / 2;
+  for (int j = 0; j < k->height; j++)
+    for (int i = 0; i < k->width; i++) {
+      const float v = k->k[j * k->width + i];
+      if (v <= kmax * 1e-5f)
+        continue;
+      tx[ntap] = cx - i;
+      ty[ntap] = cy - j;
+      tw[ntap] = v;
+      wsum += v;
+      ntap++;
+    }
+  for (size_t t = 0; t < ntap; t++)
+    tw[t] = (float) (tw[t] / wsum);
+  return ntap;
+}
+
+/* One output row of the padded plane @pad (@pw wide, padding @px, @py)
+ * blurred by @ntap taps. */
+static void
+blur_row (float *out, const float *pad, int pw, int px, int py, int y, int width,
+    const int *tx, const int *ty, const float *tw, size_t ntap)
+{
+  for (int x = 0; x < width; x++)
+    out[x] = 0.0f;
+  for (size_t t = 0; t < ntap; t++) {
+    const float *src = pad + (size_t) (y + py + ty[t]) * pw + px + tx[t];
+    const float wgt = tw[t];
+    for (int x = 0; x < width; x++)
+      out[x] += wgt * src[x];
+  }
+}
+
 /* Mirror index into [0, n) without repeating the edge (reflect-101),
  * folding as often as needed for kernels larger than the image. */
 static inline int
@@ -1232,43 +1322,50 @@ irc_degrade_blur (float *rgb, int width, int height, const irc_blur_params *p,
   irc_status st = check_image (rgb, width, height, "blur", err);
   if (st != IRC_OK)
     return st;
-  const irc_kernel *k = p->kernel;
+  const irc_kernel *k = p->kernel, *kf = p->kernel_far;
   if (!k || !k->k || k->width <= 0 || k->height <= 0)
     return irc_fail (err, IRC_ERR_INVALID, "blur: no kernel");
+  if (kf && (!kf->k || kf->width <= 0 || kf->height <= 0))
+    return irc_fail (err, IRC_ERR_INVALID, "blur: the far kernel is empty");
+  if (kf && !(fabsf (p->ramp_x) + fabsf (p->ramp_y) > 0.0f && isfinite (p->ramp_x)
+        && isfinite (p->ramp_y)))
+    return irc_fail (err, IRC_ERR_INVALID, "blur: non-uniform blur without a direction");
   if (!(p->gamma > 0.1f && p->gamma < 10.0f))
     return irc_fail (err, IRC_ERR_INVALID, "blur: gamma %g out of range", p->gamma);
 
   /* Sparse taps: trajectory kernels are mostly zeros. */
-  size_t nk = (size_t) k->width * k->height, ntap = 0;
-  float kmax = 0.0f;
-  for (size_t i = 0; i < nk; i++)
-    kmax = fmaxf (kmax, k->k[i]);
-  int *tx = malloc (nk * sizeof (int) * 2);
-  float *tw = malloc (nk * sizeof (float));
+  const size_t nk = (size_t) k->width * k->height;
+  const size_t nkf = kf ? (size_t) kf->width * kf->height : 0;
   int px = k->width, py = k->height;   /* padding on each side */
-  int pw = width + 2 * px, ph = height + 2 * py;
+  if (kf) {
+    px = px > kf->width ? px : kf->width;
+    py = py > kf->height ? py : kf->height;
+  }
+  const int pw = width + 2 * px, ph = height + 2 * py;
+  int *tx = malloc ((nk + nkf) * sizeof (int) * 2);
+  float *tw = malloc ((nk + nkf) * sizeof (float));
   float *pad = malloc ((size_t) pw * ph * sizeof (float));
-  if (!tx || !tw || !pad) {
-    free (tx); free (tw); free (pad);
+  float *far_row = kf ? malloc ((size_t) width * sizeof (float)) : NULL;
+  if (!tx || !tw || !pad || (kf && !far_row)) {
+    free (tx); free (tw); free (pad); free (far_row);
     return irc_fail (err, IRC_ERR_NOMEM, "blur: out of memory");
   }
-  int *ty = tx + nk;
-  double wsum = 0.0;
-  int cx = k->width / 2, cy = k->height / 2;
-  for (int j = 0; j < k->height; j++)
-    for (int i = 0; i < k->width; i++) {
-      float v = k->k[j * k->width + i];
-      if (v <= kmax * 1e-5f)
-        continue;
-      /* Convolution flips the kernel: out(x) = sum k(i) in(x - (i - c)). */
-      tx[ntap] = cx - i;
-      ty[ntap] = cy - j;
-      tw[ntap] = v;
-      wsum += v;
-      ntap++;
-    }
-  for (size_t t = 0; t < ntap; t++)
-    tw[t] = (float) (tw[t] / wsum);
+  const size_t ntap = kernel_taps (k, tx, tw);
+  int *txf = tx + 2 * nk;
+  float *twf = tw + nk;
+  const size_t ntapf = kf ? kernel_taps (kf, txf, twf) : 0;
+  /* the blend weight of the far kernel runs 0..1 over the frame's extent
+   * along the ramp */
+  float rx = 0.0f, ry = 0.0f, r0 = 0.0f;
+  if (kf) {
+    const float n = sqrtf (p->ramp_x * p->ramp_x + p->ramp_y * p->ramp_y);
+    const float ux = p->ramp_x / n, uy = p->ramp_y / n;
+    const float extent = fabsf (ux) * (width - 1) + fabsf (uy) * (height - 1);
+    const float inv = extent > 0.0f ? 1.0f / extent : 0.0f;
+    rx = ux * inv;
+    ry = uy * inv;
+    r0 = (ux < 0 ? -ux * (width - 1) : 0.0f) * inv + (uy < 0 ? -uy * (height - 1) : 0.0f) * inv;
+  }
 
   int lin = fabsf (p->gamma - 1.0f) > 1e-6f;
   float inv_gamma = 1.0f / p->gamma;
@@ -1285,13 +1382,13 @@ irc_degrade_blur (float *rgb, int width, int height, const irc_blur_params *p,
     }
     for (int y = 0; y < height; y++) {
       float *out = pl + (size_t) y * width;
-      for (int x = 0; x < width; x++)
-        out[x] = 0.0f;
-      for (size_t t = 0; t < ntap; t++) {
-        const float *src = pad + (size_t) (y + py + ty[t]) * pw + px + tx[t];
-        float wgt = tw[t];
-        for (int x = 0; x < width; x++)
-          out[x] += wgt * src[x];
+      blur_row (out, pad, pw, px, py, y, width, tx, tx + nk, tw, ntap);
+      if (kf) {
+        blur_row (far_row, pad, pw, px, py, y, width, txf, txf + nkf, twf, ntapf);
+        for (int x = 0; x < width; x++) {
+          const float w = clampf (r0 + rx * x + ry * y, 0.0f, 1.0f);
+          out[x] += w * (far_row[x] - out[x]);
+        }
       }
       if (lin)
         for (int x = 0; x < width; x++)
@@ -1301,6 +1398,7 @@ irc_degrade_blur (float *rgb, int width, int height, const irc_blur_params *p,
   free (tx);
   free (tw);
   free (pad);
+  free (far_row);
 
   if (p->noise_sigma > 0.0f || p->quantize) {
     irc_noise_params np;
@@ -1315,6 +1413,7 @@ irc_degrade_blur (float *rgb, int width, int height, const irc_blur_params *p,
 
 static const char *const task_names[] = {
   "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix", "haze-dense",
+  "blur-nonuniform",
 };
 
 irc_status
@@ -1326,7 +1425,8 @@ irc_task_from_name (const char *name, irc_task *task, irc_error *err)
       return IRC_OK;
     }
   return irc_fail (err, IRC_ERR_INVALID,
-      "unknown task '%s' (rain, rain-light, rain-heavy, haze, noise, blur, mix)",
+      "unknown task '%s' (rain, rain-light, rain-heavy, haze, haze-dense, noise, blur, "
+      "blur-nonuniform, mix)",
       name ? name : "(null)");
 }
 
@@ -1355,6 +1455,7 @@ irc_plan_clear (irc_plan *plan)
   if (!plan)
     return;
   irc_kernel_clear (&plan->kernel);
+  irc_kernel_clear (&plan->kernel_far);
   memset (plan, 0, sizeof *plan);
 }
 
@@ -1385,13 +1486,30 @@ plan_step (irc_plan *plan, int kind, float heaviness, const irc_plan_options *o,
       plan->blur.noise_sigma = irc_rng_range (rng, 0.0f, 2.0f);
       plan->blur.quantize = 1;
       irc_kernel_clear (&plan->kernel);
+      irc_kernel_clear (&plan->kernel_far);
+      irc_status st;
       if (o->fixed_kernel)
-        return irc_kernel_copy (&plan->kernel, o->fixed_kernel, err);
-      if (o->kernels && o->n_kernels > 0 && irc_rng_uniform (rng) < o->kernel_prob)
-        return irc_kernel_copy (&plan->kernel,
+        st = irc_kernel_copy (&plan->kernel, o->fixed_kernel, err);
+      else if (o->kernels && o->n_kernels > 0 && irc_rng_uniform (rng) < o->kernel_prob)
+        st = irc_kernel_copy (&plan->kernel,
             &o->kernels[irc_rng_below (rng, (uint32_t) o->n_kernels)], err);
-      int size = 7 + 2 * (int) irc_rng_below (rng, 13);   /* 7..31 */
-      return irc_kernel_random (&plan->kernel, size, irc_rng_uniform (rng), rng, err);
+      else {
+        int size = 7 + 2 * (int) irc_rng_below (rng, 13);   /* 7..31 */
+        st = irc_kernel_random (&plan->kernel, size, irc_rng_uniform (rng), rng, err);
+      }
+      if (st == IRC_OK && o->blur_nonuniform_prob > 0.0f
+          && irc_rng_uniform (rng) < o->blur_nonuniform_prob) {
+        /* the camera also turns about its axis (the shake's path turns
+         * across the frame) and the scene's depth varies (its extent) */
+        const float angle = irc_rng_range (rng, 10.0f, 60.0f) * (irc_rng_uniform (rng) < 0.5f
+            ? -1.0f : 1.0f);
+        const float scale = expf (irc_rng_range (rng, -0.7f, 0.7f));
+        const float dir = 2.0f * (float) M_PI * irc_rng_uniform (rng);
+        st = irc_kernel_warp (&plan->kernel, angle, scale, &plan->kernel_far, err);
+        plan->blur.ramp_x = cosf (dir);
+        plan->blur.ramp_y = sinf (dir);
+      }
+      return st;
     }
   }
   return irc_fail (err, IRC_ERR_INVALID, "unknown degradation step %d", kind);
@@ -1421,6 +1539,12 @@ irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
     }
     case IRC_TASK_NOISE: st = plan_step (plan, IRC_DEG_NOISE, 0.0f, o, rng, err); break;
     case IRC_TASK_BLUR: st = plan_step (plan, IRC_DEG_BLUR, 0.0f, o, rng, err); break;
+    case IRC_TASK_BLUR_NONUNIFORM: {
+      irc_plan_options varying = *o;
+      varying.blur_nonuniform_prob = 1.0f;
+      st = plan_step (plan, IRC_DEG_BLUR, 0.0f, &varying, rng, err);
+      break;
+    }
     case IRC_TASK_MIX: {
       int first = (int) irc_rng_below (rng, IRC_DEG_COUNT);
       st = plan_step (plan, first, o->rain_heavy_prob, o, rng, err);
@@ -1450,6 +1574,7 @@ irc_plan_apply (const irc_plan *plan, float *rgb, int width, int height, irc_rng
   if (plan->use[IRC_DEG_BLUR] && st == IRC_OK) {
     irc_blur_params bp = plan->blur;
     bp.kernel = &plan->kernel;
+    bp.kernel_far = plan->kernel_far.k ? &plan->kernel_far : NULL;
     st = irc_degrade_blur (rgb, width, height, &bp, rng, err);
   }
   if (plan->use[IRC_DEG_NOISE] && st == IRC_OK)

@@ -185,11 +185,26 @@ irc_status irc_kernel_copy (irc_kernel *dst, const irc_kernel *src, irc_error *e
 irc_status irc_kernel_random (irc_kernel *out, int size, float intensity,
     irc_rng *rng, irc_error *err);
 
+/** @src turned by @angle_deg and its extent scaled by @scale (0.25..4)
+ * about its centre, into a new square kernel of odd size (at most 63)
+ * that holds it: the same shake seen elsewhere in a frame when the camera
+ * also turns about its axis (the path turns) or the scene's depth changes
+ * (a nearer point moves further). */
+irc_status irc_kernel_warp (const irc_kernel *src, float angle_deg, float scale,
+    irc_kernel *out, irc_error *err);
+
 typedef struct {
   const irc_kernel *kernel;  /**< not owned */
   float gamma;               /**< blur in linear light: decode x^gamma, encode back; 1 = off */
   float noise_sigma;         /**< Gaussian noise after blurring, 0-255 units */
   int quantize;              /**< clip and round to 8 bits at the end */
+  /** Non-uniform blur when set (not owned): the point spread function
+   * changes smoothly across the frame, @kernel at one side, this one at the
+   * other, along the unit direction (@ramp_x, @ramp_y); in between each
+   * pixel blends the two blurred values (the usual interpolated-PSF model
+   * of spatially varying shake), in linear light with @gamma. */
+  const irc_kernel *kernel_far;
+  float ramp_x, ramp_y;
 } irc_blur_params;
 
 irc_status irc_degrade_blur (float *rgb, int width, int height,
@@ -206,10 +221,11 @@ typedef enum {
   IRC_TASK_BLUR,
   IRC_TASK_MIX,          /**< one of rain/haze/noise/blur at random, sometimes two */
   IRC_TASK_HAZE_DENSE,   /**< dense, patchy fog (irc_haze_sample_dense) */
+  IRC_TASK_BLUR_NONUNIFORM,  /**< blur whose kernel turns and grows across the frame */
 } irc_task;
 
 /** Parses "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix",
- * "haze-dense". */
+ * "haze-dense", "blur-nonuniform". */
 irc_status irc_task_from_name (const char *name, irc_task *task, irc_error *err);
 const char *irc_task_name (irc_task task);
 
@@ -224,6 +240,9 @@ typedef struct {
   float rain_heavy_prob;       /**< rain and mix: chance that a rain draw is heavy rather than light */
   float haze_dense_prob;       /**< haze and mix: chance that a haze draw is dense
                                     (irc_haze_sample_dense); 0 draws no extra number */
+  float blur_nonuniform_prob;  /**< blur and mix: chance that a blur is non-uniform (its
+                                    kernel warped across the frame, irc_kernel_warp);
+                                    0 draws no extra number */
 } irc_plan_options;
 
 void irc_plan_options_init (irc_plan_options *o);
@@ -240,6 +259,7 @@ typedef struct {
   irc_noise_params noise;
   irc_blur_params blur;        /**< blur.kernel is unused: the plan applies @kernel */
   irc_kernel kernel;           /**< the plan's own copy of its blur kernel */
+  irc_kernel kernel_far;       /**< non-uniform blur: the kernel at the frame's far side */
 } irc_plan;
 
 irc_status irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
