@@ -1037,7 +1037,10 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
   META ("config_name", "%s", o->config_name);
   META ("iterations", "%lld", (long long) iter);
   META ("train_patch", "%d", o->patch);
-  META ("batch", "%d", o->batch);
+  /* the batch the model trained on: data-parallel, every process's share */
+  META ("batch", "%d", o->batch * R->dist.size);
+  if (R->dist.size > 1)
+    META ("processes", "%d", R->dist.size);
   META ("lr", "%g", o->lr);
   META ("lr_min", "%g", o->lr_min);
   META ("lr_const_iters", "%lld", (long long) o->lr_const);
