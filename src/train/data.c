@@ -59,6 +59,7 @@ options_for (irc_plan_options *o, const trd_degradation *deg)
   o->kernel_prob = deg->kernel_prob;
   o->rain_heavy_prob = deg->heavy_prob;
   o->haze_dense_prob = deg->haze_dense_prob;
+  o->blur_nonuniform_prob = deg->blur_nonuniform_prob;
 }
 
 void

@@ -40,6 +40,7 @@ typedef struct {
   float haze_dense_prob;           /* dehaze, auto: chance that a haze draw is dense */
   float labelled_prob;             /* chance that a sample is cut from the labelled images
                                       (0: no rule, every image equally likely) */
+  float blur_nonuniform_prob;      /* deblur, auto: chance that a blur is non-uniform */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

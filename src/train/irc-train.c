@@ -46,7 +46,7 @@ enum {
   O_BATCH, O_PATCH, O_LR, O_LR_MIN, O_LR_CONST, O_LR_COS, O_QUEUE, O_CONSTYLE_ITERS,
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
-  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_DENSE_HAZE_PROB,
+  O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_DENSE_HAZE_PROB, O_NONUNIFORM_BLUR_PROB,
   O_LABELLED, O_LABELLED_PROB, O_LABELLED_HOLDOUT, O_COUNT
 };
 
@@ -71,7 +71,8 @@ static const struct {
   [O_COMPRESS_PROB] = { "compress-prob", 1 }, [O_COMPRESS_QUALITY] = { "compress-quality", 1 },
   [O_LOSS] = { "loss", 1 }, [O_HEAVY_PROB] = { "heavy-prob", 1 },
   [O_PAIRS_PROB] = { "pairs-prob", 1 }, [O_OBJECTIVE] = { "objective", 1 },
-  [O_DENSE_HAZE_PROB] = { "dense-haze-prob", 1 }, [O_LABELLED] = { "labelled", 2 },
+  [O_DENSE_HAZE_PROB] = { "dense-haze-prob", 1 },
+  [O_NONUNIFORM_BLUR_PROB] = { "nonuniform-blur-prob", 1 }, [O_LABELLED] = { "labelled", 2 },
   [O_LABELLED_PROB] = { "labelled-prob", 1 }, [O_LABELLED_HOLDOUT] = { "labelled-holdout", 1 },
 };
 
@@ -101,6 +102,7 @@ typedef struct {
   float sigma_min, sigma_max, kernel_prob, clean_prob, compress_prob, heavy_prob;
   float pairs_prob;                /* 0: no rule (every image equally likely) */
   float dense_haze_prob;
+  float nonuniform_blur_prob;
   float labelled_prob;             /* 0: no rule */
   int labelled_holdout;
   unsigned labelled_kinds[MAX_DIRS];
@@ -172,6 +174,11 @@ usage (FILE *fp)
       "  --dense-haze-prob P    dehaze, auto: chance that a haze draw is dense fog\n"
       "                         (scattering 3-6x the RESIDE range, patchy, white to\n"
       "                         blue-grey) rather than RESIDE-like haze (default 0)\n"
+      "  --nonuniform-blur-prob P\n"
+      "                         deblur, auto: chance that a blur varies across the\n"
+      "                         crop, its kernel turned and scaled from one side to\n"
+      "                         the other (a camera that also rotates; depth)\n"
+      "                         (default 0)\n"
       "  --compress-prob P      chance that a degraded crop then goes through a JPEG,\n"
       "                         as footage goes through a codec after the sensor:\n"
       "                         noise and rain smoothed and blocked (default 0)\n"
@@ -669,6 +676,14 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_DENSE_HAZE_PROB] && o->task != TRD_DEHAZE && o->task != TRD_AUTO)
     return usage_error ("%s", "--dense-haze-prob goes with --task dehaze or auto");
   o->dense_haze_prob = (float) dense_haze_prob;
+  double nonuniform_blur_prob = 0.0;
+  if (r->given[O_NONUNIFORM_BLUR_PROB] && parse_double (VAL (O_NONUNIFORM_BLUR_PROB), 0, 1,
+        &nonuniform_blur_prob))
+    return usage_error ("--nonuniform-blur-prob wants a probability in [0, 1], not '%s'",
+        VAL (O_NONUNIFORM_BLUR_PROB));
+  if (r->given[O_NONUNIFORM_BLUR_PROB] && o->task != TRD_DEBLUR && o->task != TRD_AUTO)
+    return usage_error ("%s", "--nonuniform-blur-prob goes with --task deblur or auto");
+  o->nonuniform_blur_prob = (float) nonuniform_blur_prob;
   o->compress_quality_min = DEFAULT_COMPRESS_QUALITY_MIN;
   o->compress_quality_max = DEFAULT_COMPRESS_QUALITY_MAX;
   if (r->given[O_COMPRESS_QUALITY]) {
@@ -775,6 +790,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--pairs-prob";
   else if (stored->dense_haze_prob != now->dense_haze_prob)
     what = "--dense-haze-prob";
+  else if (stored->nonuniform_blur_prob != now->nonuniform_blur_prob)
+    what = "--nonuniform-blur-prob";
   else if (stored->compress_prob != now->compress_prob
       || stored->compress_quality_min != now->compress_quality_min
       || stored->compress_quality_max != now->compress_quality_max)
@@ -1069,6 +1086,8 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
     META ("pairs_prob", "%g", o->pairs_prob);
   if (o->dense_haze_prob > 0)
     META ("dense_haze_prob", "%g", o->dense_haze_prob);
+  if (o->nonuniform_blur_prob > 0)
+    META ("nonuniform_blur_prob", "%g", o->nonuniform_blur_prob);
   if (o->labelled_prob > 0)
     META ("labelled_prob", "%g", o->labelled_prob);
   if (o->labelled_holdout > 0)
@@ -1396,7 +1415,7 @@ setup (run *R, int argc, char **argv)
   trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
     o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
     o->compress_quality_max, o->heavy_prob, o->pairs_prob, o->dense_haze_prob,
-    o->labelled_prob };
+    o->labelled_prob, o->nonuniform_blur_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   R->data.share_index = R->dist.rank;
   R->data.shares = R->dist.size;
