@@ -96,3 +96,172 @@ irc_degradation_name (int known, unsigned kinds, char *buf, size_t size)
     }
   return buf;
 }
+
+/* ------------------------------------------------------------ detector */
+
+#include <stdlib.h>
+
+enum { DETECT_MAX_CROPS_PER_SIDE = 4, DETECT_DEFAULT_CROP = 128 };
+
+struct irc_detector {
+  const irc_model *model;
+  irc_net *net;                 /* encoder only, crop x crop */
+  int crop;
+  float *small;                 /* the shrunk frame, 3 planes */
+  size_t small_cap;             /* floats */
+  float *tile;                  /* one crop, 3 planes */
+  float *code;                  /* the mean code */
+};
+
+/* The crop side: the model's training patch, a multiple of 8 in 32..512. */
+static int
+detector_crop_for (const irc_model *model)
+{
+  const char *v = irc_model_metadata (model, "train_patch");
+  long side = DETECT_DEFAULT_CROP;
+  if (v) {
+    char *end;
+    const long parsed = strtol (v, &end, 10);
+    if (end != v && *end == 0 && parsed >= 32 && parsed <= 512)
+      side = parsed / 8 * 8;
+  }
+  return (int) side;
+}
+
+/* The whole factor that brings @side to at most IRC_DETECT_MAX_SIDE. */
+static int
+shrink_factor (int side)
+{
+  return side > IRC_DETECT_MAX_SIDE ? (side + IRC_DETECT_MAX_SIDE - 1) / IRC_DETECT_MAX_SIDE : 1;
+}
+
+void
+irc_detector_free (irc_detector **dp)
+{
+  if (!dp || !*dp)
+    return;
+  irc_detector *d = *dp;
+  irc_net_free (&d->net);
+  free (d->small);
+  free (d->tile);
+  free (d->code);
+  free (d);
+  *dp = NULL;
+}
+
+irc_status
+irc_detector_new (const irc_model *model, int max_width, int max_height,
+    const irc_net_params *params, irc_detector **out, irc_error *err)
+{
+  if (!out)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_detector_new: no output given");
+  *out = NULL;
+  if (!irc_model_has_degradation_head (model))
+    return irc_fail (err, IRC_ERR_INVALID, "the detector's model has no degradation head");
+  if (max_width < 1 || max_height < 1)
+    return irc_fail (err, IRC_ERR_INVALID, "detector for a %dx%d frame", max_width,
+        max_height);
+  irc_detector *d = calloc (1, sizeof *d);
+  if (!d)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for the detector");
+  d->model = model;
+  d->crop = detector_crop_for (model);
+  /* only frames longer than IRC_DETECT_MAX_SIDE are shrunk, to at most it */
+  const int longer = max_width > max_height ? max_width : max_height;
+  d->small_cap = longer > IRC_DETECT_MAX_SIDE
+      ? (size_t) 3 * IRC_DETECT_MAX_SIDE * IRC_DETECT_MAX_SIDE : 0;
+  d->small = d->small_cap ? malloc (d->small_cap * sizeof (float)) : NULL;
+  d->tile = malloc ((size_t) 3 * d->crop * d->crop * sizeof (float));
+  d->code = calloc ((size_t) model->w.cfg.code, sizeof (float));
+  irc_status st = IRC_OK;
+  if ((d->small_cap && !d->small) || !d->tile || !d->code)
+    st = irc_fail (err, IRC_ERR_NOMEM, "out of memory for the detector");
+  if (st == IRC_OK) {
+    irc_net_params np = params ? *params : (irc_net_params) IRC_NET_DEFAULTS;
+    np.encoder_only = 1;
+    st = irc_net_new (model, d->crop, d->crop, &np, &d->net, err);
+  }
+  if (st != IRC_OK) {
+    irc_detector_free (&d);
+    return st;
+  }
+  *out = d;
+  return IRC_OK;
+}
+
+/* The @k-th of @n crop origins along a side of @len for crops of @crop. */
+static int
+crop_origin (int k, int n, int len, int crop)
+{
+  if (len <= crop)
+    return 0;
+  if (n <= 1)
+    return (len - crop) / 2;
+  return (int) ((long long) k * (len - crop) / (n - 1));
+}
+
+irc_status
+irc_detector_read (irc_detector *d, const float *rgb, int width, int height,
+    irc_degradation *out, irc_error *err)
+{
+  if (!d || !rgb || !out)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_detector_read: missing argument");
+  memset (out, 0, sizeof *out);
+  if (width < 1 || height < 1)
+    return irc_fail (err, IRC_ERR_INVALID, "detector: a %dx%d frame", width, height);
+  const int f = shrink_factor (width > height ? width : height);
+  const int sw = width / f, sh = height / f;
+  if ((f > 1 && (size_t) 3 * sw * sh > d->small_cap) || sw < 1 || sh < 1)
+    return irc_fail (err, IRC_ERR_INVALID, "detector: a %dx%d frame is larger than it was "
+        "made for", width, height);
+  const float *frame = rgb;
+  if (f > 1) {
+    const float scale = 1.0f / (float) (f * f);
+    for (int c = 0; c < 3; c++)
+      for (int y = 0; y < sh; y++)
+        for (int x = 0; x < sw; x++) {
+          float acc = 0.0f;
+          for (int v = 0; v < f; v++) {
+            const float *row = rgb + ((size_t) c * height + (size_t) y * f + v) * width
+                + (size_t) x * f;
+            for (int u = 0; u < f; u++)
+              acc += row[u];
+          }
+          d->small[((size_t) c * sh + y) * sw + x] = acc * scale;
+        }
+    frame = d->small;
+  }
+  const int cw = sw < d->crop ? sw : d->crop, ch = sh < d->crop ? sh : d->crop;
+  int nx = (sw + d->crop - 1) / d->crop, ny = (sh + d->crop - 1) / d->crop;
+  nx = nx > DETECT_MAX_CROPS_PER_SIDE ? DETECT_MAX_CROPS_PER_SIDE : nx;
+  ny = ny > DETECT_MAX_CROPS_PER_SIDE ? DETECT_MAX_CROPS_PER_SIDE : ny;
+  const int code = d->model->w.cfg.code;
+  memset (d->code, 0, (size_t) code * sizeof (float));
+  for (int j = 0; j < ny; j++)
+    for (int i = 0; i < nx; i++) {
+      const int x0 = crop_origin (i, nx, sw, d->crop), y0 = crop_origin (j, ny, sh, d->crop);
+      for (int c = 0; c < 3; c++)
+        for (int y = 0; y < ch; y++)
+          memcpy (d->tile + ((size_t) c * ch + y) * cw,
+              frame + ((size_t) c * sh + y0 + y) * sw + x0, (size_t) cw * sizeof (float));
+      irc_status st = irc_net_encode (d->net, d->tile, cw, ch, NULL, err);
+      if (st != IRC_OK)
+        return st;
+      const float *crop_code = irc_net_code (d->net);
+      for (int k = 0; k < code; k++)
+        d->code[k] += crop_code[k] / (float) (nx * ny);
+    }
+  return irc_model_degradation (d->model, d->code, out, err);
+}
+
+const float *
+irc_detector_code (const irc_detector *d)
+{
+  return d ? d->code : NULL;
+}
+
+int
+irc_detector_crop (const irc_detector *d)
+{
+  return d ? d->crop : 0;
+}

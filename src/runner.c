@@ -26,8 +26,7 @@ struct irc_runner {
   irc_runner_stats stats;
   /* the degradation reading and routing (irc_runner_params.detector, routes) */
   const irc_model *detector;    /* NULL: no reading */
-  irc_net *det_net;             /* the detector's encoder on the whole frame, when the
-                                   detector is not the runner's model */
+  irc_detector *det;            /* reads each scene as the head was trained (crops) */
   irc_net *route_net[IRC_DEGRADATION_KINDS];    /* per-frame (tile) network of each route */
   irc_net *route_style[IRC_DEGRADATION_KINDS];  /* its whole-frame encoder when tiling */
   int active;                   /* what restores this scene: -1, a kind, IRC_ROUTE_CLEAN */
@@ -40,7 +39,7 @@ runner_destroy (irc_runner *r)
 {
   irc_net_free (&r->net);
   irc_net_free (&r->style_net);
-  irc_net_free (&r->det_net);
+  irc_detector_free (&r->det);
   for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
     irc_net_free (&r->route_net[k]);
     irc_net_free (&r->route_style[k]);
@@ -301,11 +300,9 @@ setup_routing (irc_runner *r, irc_error *err)
   np.device = p->device;
   np.vulkan_fp16 = p->vulkan_fp16;
   irc_status st = IRC_OK;
-  if (r->detector && r->detector != r->model) {
-    /* only the code is read from it: the encoder alone, on the whole frame */
-    np.encoder_only = 1;
+  if (r->detector) {
     np.tlc_window = tlc_window_for (det, 0);
-    st = irc_net_new (det, p->width, p->height, &np, &r->det_net, err);
+    st = irc_detector_new (det, p->width, p->height, &np, &r->det, err);
   }
   for (int k = 0; k < IRC_DEGRADATION_KINDS && st == IRC_OK; k++) {
     const irc_model *m = p->routes[k];
@@ -345,19 +342,13 @@ style_pass (irc_runner *r, int *coded, irc_error *err)
 {
   const int W = r->p.width, H = r->p.height;
   irc_status st = IRC_OK;
-  int main_coded = 0, style_coded = 0;
   *coded = 0;
   r->active = -1;
   memset (&r->degradation, 0, sizeof r->degradation);
   if (r->detector) {
-    irc_net *enc = r->det_net ? r->det_net : r->tiled ? r->style_net : r->net;
-    st = irc_net_encode (enc, r->rgb, W, H, NULL, err);
-    if (st == IRC_OK)
-      st = irc_model_degradation (r->detector, irc_net_code (enc), &r->degradation, err);
+    st = irc_detector_read (r->det, r->rgb, W, H, &r->degradation, err);
     if (st != IRC_OK)
       return st;
-    main_coded = enc == r->net;
-    style_coded = enc == r->style_net;
     r->active = choose_route (r, &r->degradation);
   }
   if (r->active == IRC_ROUTE_CLEAN)
@@ -373,13 +364,10 @@ style_pass (irc_runner *r, int *coded, irc_error *err)
     return st;
   }
   if (r->tiled) {
-    if (!style_coded)
-      st = irc_net_encode (r->style_net, r->rgb, W, H, NULL, err);
+    st = irc_net_encode (r->style_net, r->rgb, W, H, NULL, err);
     if (st == IRC_OK)
       st = irc_net_set_code (r->net, irc_net_code (r->style_net), err);
     *coded = st == IRC_OK;
-  } else {
-    *coded = main_coded;
   }
   return st;
 }

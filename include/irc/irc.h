@@ -289,6 +289,39 @@ irc_status irc_net_set_code (irc_net *net, const float *code2, irc_error *err);
 /** The latent code in use (config.code floats), or NULL before any. */
 const float *irc_net_code (const irc_net *net);
 
+/** Frames are read by the detector at most this large on their longer
+ * side (shrunk by a whole factor, box average): the scale of the photos the
+ * head was trained on, so a 4K frame and a 640x360 one look alike to it. */
+#define IRC_DETECT_MAX_SIDE 640
+
+/** A reader of the degradation of whole frames by a model with a degradation
+ * head, as that head was trained: on crops. The frame is shrunk to at most
+ * IRC_DETECT_MAX_SIDE on its longer side, a grid of crops of the model's
+ * `train_patch` (128 if unrecorded) spread over it (at most 4 x 4, covering
+ * it), the style code of each computed and averaged, and the mean code read
+ * through the head. An encoder sees a crop the size it was trained on
+ * (reading a whole frame, its borders' share and the pooled statistics
+ * differ: synthetic haze read on whole photos was taken for rain), and the
+ * cost is bounded whatever the frame size. Everything is allocated here. */
+typedef struct irc_detector irc_detector;
+
+/** A detector for frames up to @max_width x @max_height with @model, which
+ * must have a degradation head; the encoder runs with @params (encoder_only
+ * is implied). */
+irc_status irc_detector_new (const irc_model *model, int max_width, int max_height,
+    const irc_net_params *params, irc_detector **out, irc_error *err);
+void irc_detector_free (irc_detector **detector);
+
+/** Reads @rgb (3 x @height x @width planar float) into @out. */
+irc_status irc_detector_read (irc_detector *detector, const float *rgb, int width, int height,
+    irc_degradation *out, irc_error *err);
+
+/** The mean style code of the last irc_detector_read() (config.code floats). */
+const float *irc_detector_code (const irc_detector *detector);
+
+/** The crop side the detector reads frames in. */
+int irc_detector_crop (const irc_detector *detector);
+
 /** Version string of the library. */
 const char *irc_version (void);
 

@@ -1,7 +1,8 @@
 /* irc-eval probe: what a model's style code knows about the degradation.
  * Each image of each set (real degraded photos, or clean ones degraded here
- * with a fixed seed) goes through the model's ConStyle encoder whole, as the
- * element's style pass sees a frame; the degradation head's reading is
+ * with a fixed seed) is read as the element reads a scene (irc_detector:
+ * training-size crops of the shrunk frame, their mean code through the
+ * degradation head); the reading is
  * printed against the set's truth, then the accuracy and the confusion
  * matrix. --linear-probe also fits a linear classifier on the codes
  * themselves, cross-validated over held-out images, so what is measured is
@@ -41,9 +42,10 @@ usage (FILE *fp)
   fprintf (fp,
       "Usage: irc-eval probe --model FILE --set TRUTH=DIR[@TASK] [--set ...] [OPTIONS]\n"
       "\n"
-      "Reads the degradation from each image's style code, as the element does once\n"
-      "per scene: the model's ConStyle encoder runs on the whole image and its\n"
-      "degradation head says which kinds it holds (rain, haze, noise, blur, several\n"
+      "Reads the degradation of each image as the element does once per scene: the\n"
+      "image shrunk to at most 640 pixels a side, the model's ConStyle encoder run\n"
+      "on a grid of crops of its training size, and its degradation head reading\n"
+      "their mean code says which kinds it holds (rain, haze, noise, blur, several\n"
       "joined by '+', or clean). Prints per image the truth, the reading and its\n"
       "confidence, then the accuracy (the whole answer must match) and the confusion\n"
       "matrix.\n"
@@ -60,6 +62,9 @@ usage (FILE *fp)
       "      --sigma S        noise sets: Gaussian noise of std S (0-255 units)\n"
       "                       instead of drawing sigma in 0-50\n"
       "  -n, --limit N        the first N images of each set (sorted order)\n"
+      "      --whole-image    read one code of the whole image instead of the\n"
+      "                       element's reading (the mean code of training-size\n"
+      "                       crops of the frame shrunk to at most 640 pixels)\n"
       "      --holdout N      only every N-th image of each set in sorted order (the\n"
       "                       photos irc-train --labelled-holdout N left out)\n"
       "      --crop N         read only the centre N x N of each image (after the\n"
@@ -316,7 +321,7 @@ linear_probe (const probe_item *items, size_t n, int code, const int *label, int
 int
 irc_eval_probe_main (int argc, char **argv)
 {
-  enum { OPT_SIGMA = 256, OPT_LINEAR, OPT_CROP, OPT_HOLDOUT };
+  enum { OPT_SIGMA = 256, OPT_LINEAR, OPT_CROP, OPT_HOLDOUT, OPT_WHOLE };
   static const struct option longopts[] = {
     { "model", required_argument, NULL, 'm' },
     { "set", required_argument, NULL, 'S' },
@@ -326,13 +331,14 @@ irc_eval_probe_main (int argc, char **argv)
     { "linear-probe", no_argument, NULL, OPT_LINEAR },
     { "crop", required_argument, NULL, OPT_CROP },
     { "holdout", required_argument, NULL, OPT_HOLDOUT },
+    { "whole-image", no_argument, NULL, OPT_WHOLE },
     { "threads", required_argument, NULL, 'j' },
     { "help", no_argument, NULL, 'h' },
     { NULL, 0, NULL, 0 },
   };
   const char *model_path = NULL;
   probe_set sets[MAX_SETS];
-  int n_sets = 0, linear = 0, threads = 0, crop = 0, holdout = 0;
+  int n_sets = 0, linear = 0, threads = 0, crop = 0, holdout = 0, whole_image = 0;
   long long seed = 0, limit = 0, v = 0;
   double sigma = -1;
   int c;
@@ -370,6 +376,7 @@ irc_eval_probe_main (int argc, char **argv)
           return usage_error ("--sigma wants 0..255, not '%s'", optarg);
         break;
       case OPT_LINEAR: linear = 1; break;
+      case OPT_WHOLE: whole_image = 1; break;
       case OPT_CROP:
         if (parse_int (optarg, 16, 16384, &v))
           return usage_error ("--crop wants a side of 16 or more pixels, not '%s'", optarg);
@@ -426,6 +433,8 @@ irc_eval_probe_main (int argc, char **argv)
         continue;
       irc_image img = { 0 };
       irc_net *net = NULL;
+      irc_detector *det = NULL;
+      irc_degradation reading_d = { 0 };
       irc_net_params npar = IRC_NET_DEFAULTS;
       npar.backend = IRC_BACKEND_CPU;
       npar.threads = threads;
@@ -435,9 +444,16 @@ irc_eval_probe_main (int argc, char **argv)
         st = degrade_image (&img, &sets[s], (uint64_t) seed, i, sigma, &err);
       if (st == IRC_OK && crop && (img.width > crop || img.height > crop))
         st = center_crop (&img, crop, &err);
-      if (st == IRC_OK)
+      /* the element's reading (irc_detector: crops of the shrunk frame);
+       * --whole-image and models without a head: one code of the whole image */
+      const int by_crops = has_head && !whole_image;
+      if (st == IRC_OK && by_crops)
+        st = irc_detector_new (model, img.width, img.height, &npar, &det, &err);
+      if (st == IRC_OK && by_crops)
+        st = irc_detector_read (det, img.data, img.width, img.height, &reading_d, &err);
+      if (st == IRC_OK && !by_crops)
         st = irc_net_new (model, img.width, img.height, &npar, &net, &err);
-      if (st == IRC_OK)
+      if (st == IRC_OK && !by_crops)
         st = irc_net_encode (net, img.data, img.width, img.height, NULL, &err);
       if (st == IRC_OK && n_items == cap) {
         cap = cap ? 2 * cap : 256;
@@ -457,12 +473,17 @@ irc_eval_probe_main (int argc, char **argv)
           free (it->path), free (it->code);
           st = IRC_ERR_NOMEM, snprintf (err.message, sizeof err.message, "out of memory");
         } else {
-          memcpy (it->code, irc_net_code (net), (size_t) code * sizeof (float));
+          memcpy (it->code, by_crops ? irc_detector_code (det) : irc_net_code (net),
+              (size_t) code * sizeof (float));
           n_items++;
-          st = irc_model_degradation (model, it->code, &it->d, &err);
+          if (by_crops)
+            it->d = reading_d;
+          else
+            st = irc_model_degradation (model, it->code, &it->d, &err);
         }
       }
       irc_net_free (&net);
+      irc_detector_free (&det);
       irc_image_clear (&img);
       if (st != IRC_OK) {
         fprintf (stderr, "irc-eval probe: %s: %s\n", paths[i], err.message);

@@ -619,8 +619,8 @@ evaluate (run_opts *o, const irc_model *model, item_list *l)
   irc_net *net = NULL;
   int net_w = 0, net_h = 0, rc = 0;
   /* --route: the detector's encoder and each route's network */
-  irc_net *det_net = NULL, *route_net[IRC_DEGRADATION_KINDS] = { NULL };
-  int det_w = 0, det_h = 0, route_w[IRC_DEGRADATION_KINDS] = { 0 },
+  irc_net *route_net[IRC_DEGRADATION_KINDS] = { NULL };
+  int route_w[IRC_DEGRADATION_KINDS] = { 0 },
       route_h[IRC_DEGRADATION_KINDS] = { 0 };
   double infer_s = 0.0;
   row sum;
@@ -670,12 +670,12 @@ evaluate (run_opts *o, const irc_model *model, item_list *l)
     if (!compare && o->route_dir) {
       /* one image is one scene: read it as the element's style pass does */
       const irc_model *det = o->detector ? o->detector : model;
-      irc_net_params dp = o->net;
-      dp.encoder_only = 1;
       irc_degradation d;
-      if (ensure_net (det, &dp, w, h, &det_net, &det_w, &det_h, &err) != IRC_OK
-          || irc_net_encode (det_net, input.data, w, h, NULL, &err) != IRC_OK
-          || irc_model_degradation (det, irc_net_code (det_net), &d, &err) != IRC_OK) {
+      irc_detector *reader = NULL;
+      const int read_ok = irc_detector_new (det, w, h, &o->net, &reader, &err) == IRC_OK
+          && irc_detector_read (reader, input.data, w, h, &d, &err) == IRC_OK;
+      irc_detector_free (&reader);
+      if (!read_ok) {
         fprintf (stderr, "irc-eval: %s: %s\n", it->name, err.message);
         rc = EXIT_RUNTIME;
         goto next;
@@ -753,7 +753,6 @@ evaluate (run_opts *o, const irc_model *model, item_list *l)
     irc_image_clear (&output);
   }
   irc_net_free (&net);
-  irc_net_free (&det_net);
   for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
     irc_net_free (&route_net[k]);
   if (o->route_dir) {
