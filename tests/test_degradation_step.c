@@ -2,7 +2,9 @@
  * differences of its loss (tiny8 with a head, a small batch), that the head
  * reads a code through irc_model_degradation() as the step scores it, and
  * that a short pre-training on two kinds that differ plainly (noisy and
- * clean crops) learns to tell them apart. */
+ * clean crops) learns to tell them apart; irc_detector reads a frame of its
+ * crop's size exactly as the encoder does, reads large frames in crops, and
+ * refuses a model without a head. */
 #include "train/train.h"
 #include "error.h"
 
@@ -158,6 +160,48 @@ main (void)
   CHECK (last < 0.5 * first, "the loss did not halve (%.4f -> %.4f)", first, last);
   irc_trainer_free (&tr);
   free (lq);
+
+  /* irc_detector: a frame of the crop's size is one crop, so its code is
+   * the encoder's own; a large frame is shrunk and read in crops; a model
+   * without a head is refused */
+  {
+    enum { SIDE = 128, BIG_W = 1400, BIG_H = 300 };
+    float *img = malloc ((size_t) 3 * BIG_W * BIG_H * sizeof (float));
+    for (size_t i = 0; i < (size_t) 3 * BIG_W * BIG_H; i++)
+      img[i] = 0.5f + 0.3f * sinf ((float) i * 0.013f) * cosf ((float) i * 0.0007f);
+    irc_net_params np = IRC_NET_DEFAULTS;
+    np.backend = IRC_BACKEND_CPU;
+    np.threads = 1;
+    irc_detector *det = NULL;
+    irc_degradation d;
+    CHECK (irc_detector_new (model, SIDE, SIDE, &np, &det, &err) == IRC_OK, "%s", err.message);
+    CHECK (irc_detector_crop (det) == SIDE, "crop %d without train_patch, not %d",
+        irc_detector_crop (det), SIDE);
+    CHECK (irc_detector_read (det, img, SIDE, SIDE, &d, &err) == IRC_OK, "%s", err.message);
+    irc_net *net = NULL;
+    np.encoder_only = 1;
+    CHECK (irc_net_new (model, SIDE, SIDE, &np, &net, &err) == IRC_OK, "%s", err.message);
+    CHECK (irc_net_encode (net, img, SIDE, SIDE, NULL, &err) == IRC_OK, "%s", err.message);
+    double worst = 0;
+    for (int k = 0; k < cfg.code; k++)
+      worst = fmax (worst, fabs (irc_detector_code (det)[k] - irc_net_code (net)[k]));
+    CHECK (worst < 1e-6, "one-crop frame: the detector's code differs by %g", worst);
+    irc_net_free (&net);
+    irc_detector_free (&det);
+    CHECK (irc_detector_new (model, BIG_W, BIG_H, &np, &det, &err) == IRC_OK, "%s", err.message);
+    CHECK (irc_detector_read (det, img, BIG_W, BIG_H, &d, &err) == IRC_OK, "%s", err.message);
+    CHECK (d.known && d.confidence > 0.0f && d.confidence <= 1.0f, "large frame: no reading");
+    irc_detector_free (&det);
+    irc_config plain;
+    irc_config_named ("tiny8", &plain, NULL);
+    irc_model *headless = NULL;
+    CHECK (irc_model_new (&plain, init_weights, NULL, &headless, &err) == IRC_OK, "%s",
+        err.message);
+    CHECK (irc_detector_new (headless, SIDE, SIDE, &np, &det, &err) == IRC_ERR_INVALID
+        && det == NULL && strstr (err.message, "head"), "a model without a head was accepted");
+    irc_model_free (&headless);
+    free (img);
+  }
   irc_model_free (&model);
   printf ("%s\n", failures ? "degradation_step: FAILED" : "degradation_step: ok");
   return failures ? 1 : 0;
