@@ -26,10 +26,10 @@
 enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2, EXIT_INTERRUPTED = 130 };
 
 #define MAX_DIRS 64
-/* --labelled photos come in any size (phone photos of 4288 px): shrunk so
- * their longer side is at most this, the training photos' scale, a crop
- * sees as much of the scene as a crop of those */
-#define LABELLED_MAX_SIDE 640
+/* --labelled photos come in any size (phone photos of 4288 px): shrunk as
+ * the element's detector shrinks frames (the training photos' scale), so a
+ * crop sees as much of the scene as a crop of those */
+#define LABELLED_MAX_SIDE IRC_DETECT_MAX_SIDE
 #define VAL_MAX_SIDE 256
 /* The paper's schedule as fractions of its 703,632 iterations: constant
  * learning rate for 243,312, cosine after; contrastive stage 250,000
