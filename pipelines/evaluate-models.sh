@@ -8,7 +8,8 @@
 # per-image figures. THREADS in the environment caps irc-eval's threads
 # (default: all cores). ROUTE=DIR measures task=auto as the element runs it
 # (irc-eval --route: DIR's detector reads each image, which its per-task model
-# restores; MODEL takes mixtures and doubt). Needs a build (build/) and
+# restores; MODEL takes mixtures and doubt; ROUTE_CONFIDENCE=C sets the
+# confidence a reading needs to be routed). Needs a build (build/) and
 # ../shared/data/eval.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -30,6 +31,7 @@ measure() {
   local csv="$out/$name-$(echo "$label" | tr -c 'a-zA-Z0-9\n' '-').csv"
   local route=()
   [ -n "${ROUTE:-}" ] && route=(--route "$ROUTE")
+  [ -n "${ROUTE:-}" ] && [ -n "${ROUTE_CONFIDENCE:-}" ] && route+=(--route-confidence "$ROUTE_CONFIDENCE")
   "$eval_bin" --model "$model" --threads "${THREADS:-0}" --seed 0 --csv "$csv" "${route[@]}" "$@" \
     >/dev/null 2>"$csv.log" || { cat "$csv.log" >&2; return 1; }
   # the CSV's last row is the mean over the images

@@ -5,6 +5,7 @@
 #include "io/degrade.h"
 #include "io/image.h"
 #include "io/metrics.h"
+#include "irc/runner.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -20,6 +21,14 @@ enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 
 /* White gap between the panels of a side-by-side image. */
 #define PANEL_GAP 4
+
+/* task=auto's confidence rule as the element applies it */
+static float
+default_route_confidence (void)
+{
+  const irc_runner_params defaults = IRC_RUNNER_DEFAULTS;
+  return defaults.route_confidence;
+}
 
 static void
 usage (FILE *fp)
@@ -89,8 +98,11 @@ usage (FILE *fp)
       "                       scene, read by the detector (DIR/detect.safetensors, or\n"
       "                       the model's own degradation head) and restored by\n"
       "                       DIR/derain, dehaze, denoise or deblur.safetensors when\n"
-      "                       read as that kind alone with confidence 0.5 or more,\n"
-      "                       else (clean, mixtures, doubt) by --model\n"
+      "                       read as that kind alone with confidence at least\n"
+      "                       --route-confidence, else (clean, mixtures, doubt) by\n"
+      "                       --model\n"
+      "      --route-confidence C\n"
+      "                       with --route: the element's rule (default %.2g)\n"
       "      --route-clean    with --route: leave images read as clean as they are\n"
       "  -h, --help           this help\n"
       "\n"
@@ -99,7 +111,8 @@ usage (FILE *fp)
       "over the images.\n"
       "\n"
       "Exit status: 0 success, 1 runtime error (unreadable files, images that do\n"
-      "not pair or differ in size, model errors), 2 usage error.\n");
+      "not pair or differ in size, model errors), 2 usage error.\n",
+      (double) default_route_confidence ());
 }
 
 static int
@@ -542,6 +555,7 @@ typedef struct {
   irc_model *routes[IRC_DEGRADATION_KINDS];
   size_t routed[IRC_DEGRADATION_KINDS + 2];     /* images per route, -1 last */
   int route_clean;              /* --route-clean: pass clean readings through */
+  double route_confidence;      /* --route-confidence */
 } run_opts;
 
 static const char *const route_names[IRC_DEGRADATION_KINDS] = { "derain", "dehaze", "denoise",
@@ -680,7 +694,7 @@ evaluate (run_opts *o, const irc_model *model, item_list *l)
         rc = EXIT_RUNTIME;
         goto next;
       }
-      route = irc_degradation_route (&d, 0.5f);
+      route = irc_degradation_route (&d, (float) o->route_confidence);
       if (route == IRC_DEGRADATION_KINDS && !o->route_clean)
         route = -1;   /* as the element: clean scenes go to the model */
       o->routed[route < 0 ? IRC_DEGRADATION_KINDS + 1 : route]++;
@@ -813,7 +827,7 @@ main (int argc, char **argv)
     return irc_eval_probe_main (argc - 1, argv + 1);
   enum {
     OPT_PAIRS = 256, OPT_CLEAN, OPT_DEGRADE, OPT_COMPARE, OPT_SIGMA, OPT_KERNEL, OPT_CSV,
-    OPT_SIDE, OPT_TLC, OPT_QUANTIZE, OPT_JPEG, OPT_ROUTE, OPT_ROUTE_CLEAN,
+    OPT_SIDE, OPT_TLC, OPT_QUANTIZE, OPT_JPEG, OPT_ROUTE, OPT_ROUTE_CLEAN, OPT_ROUTE_CONFIDENCE,
   };
   static const struct option longopts[] = {
     { "model", required_argument, NULL, 'm' },
@@ -828,6 +842,7 @@ main (int argc, char **argv)
     { "jpeg", required_argument, NULL, OPT_JPEG },
     { "route", required_argument, NULL, OPT_ROUTE },
     { "route-clean", no_argument, NULL, OPT_ROUTE_CLEAN },
+    { "route-confidence", required_argument, NULL, OPT_ROUTE_CONFIDENCE },
     { "csv", required_argument, NULL, OPT_CSV },
     { "side-by-side", required_argument, NULL, OPT_SIDE },
     { "backend", required_argument, NULL, 'b' },
@@ -839,6 +854,7 @@ main (int argc, char **argv)
   };
   run_opts o;
   memset (&o, 0, sizeof o);
+  o.route_confidence = default_route_confidence ();
   o.net = (irc_net_params) IRC_NET_DEFAULTS;
   o.net.backend = IRC_BACKEND_CPU;
   o.deg.sigma = -1.0;
@@ -880,6 +896,10 @@ main (int argc, char **argv)
       case OPT_QUANTIZE: o.deg.quantize = 1; break;
       case OPT_ROUTE: o.route_dir = optarg; break;
       case OPT_ROUTE_CLEAN: o.route_clean = 1; break;
+      case OPT_ROUTE_CONFIDENCE:
+        if (parse_float (optarg, 0.0, 1.0, &o.route_confidence))
+          return usage_error ("--route-confidence wants a number in 0..1, not '%s'", optarg);
+        break;
       case OPT_JPEG: {
         long long q;
         if (parse_long (optarg, 1, 100, &q))
