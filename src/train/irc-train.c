@@ -1620,9 +1620,11 @@ train (run *R)
   irc_error err = { 0 };
   const int64_t start = irc_trainer_iteration (R->tr);
   if (start >= o->iters) {
-    if (R->lead)
-      fprintf (stderr, "nothing to do: %s is at iteration %lld of %lld\n", o->out,
-          (long long) start, (long long) o->iters);
+    if (R->lead) {
+      fprintf (stderr, "nothing to do: %s is at iteration %lld of %lld (its plot redrawn)\n",
+          o->out, (long long) start, (long long) o->iters);
+      plot (R);
+    }
     return 0;
   }
   const size_t img = (size_t) o->batch * 3 * o->patch * o->patch;

@@ -390,7 +390,17 @@ trp_write_png (const char *path, const trp_history *h, const char *title, irc_er
   double *sy = malloc (nb * sizeof (double));
   if (bx && by && sy) {
     const int pix[1] = { TRP_PIX }, ce[1] = { TRP_CE }, cs[2] = { TRP_CONTENT, TRP_STYLE };
-    draw_losses (cr, &p[0], h, pix, 1, 1, "L1 pixel loss (log scale)", bx, by, sy, nb);
+    /* a degradation pre-training (irc-train --objective degradation) has
+     * no pixel loss: its total, the head's cross-entropy, goes there */
+    int has_pix = 0;
+    for (size_t i = 0; i < h->n && !has_pix; i++)
+      has_pix = h->loss[TRP_PIX][i] != 0.0;
+    const int total[1] = { TRP_TOTAL };
+    if (has_pix || h->n == 0)
+      draw_losses (cr, &p[0], h, pix, 1, 1, "L1 pixel loss (log scale)", bx, by, sy, nb);
+    else
+      draw_losses (cr, &p[0], h, total, 1, 1, "degradation head loss (cross-entropy, log scale)",
+          bx, by, sy, nb);
     draw_losses (cr, &p[1], h, ce, 1, 0, "InfoNCE loss", bx, by, sy, nb);
     draw_losses (cr, &p[2], h, cs, 2, 0, "content and style losses", bx, by, sy, nb);
     static const char *const names[2] = { "content", "style" };
