@@ -9,7 +9,8 @@
 # (default: all cores). ROUTE=DIR measures task=auto as the element runs it
 # (irc-eval --route: DIR's detector reads each image, which its per-task model
 # restores; MODEL takes mixtures and doubt; ROUTE_CONFIDENCE=C sets the
-# confidence a reading needs to be routed). Needs a build (build/) and
+# confidence a reading needs to be routed). QUICK=1 measures the headline
+# sets only (noise sigma 25 without a codec, one blur kernel). Needs a build (build/) and
 # ../shared/data/eval.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,17 +53,17 @@ if [ "$task" = dehaze ] || [ "$task" = auto ]; then
   measure "dense_haze5 (real dense haze)" --pairs "$data/dense_haze5/input" "$data/dense_haze5/target"
 fi
 if [ "$task" = denoise ] || [ "$task" = auto ]; then
-  for sigma in 15 25 50; do
+  for sigma in $([ -n "${QUICK:-}" ] && echo 25 || echo 15 25 50); do
     measure "CBSD68 sigma $sigma" --clean "$cbsd" --degrade noise --sigma "$sigma"
   done
   # noise as footage carries it: through a codec (4:2:0 chroma, quantised)
-  for q in 90 50; do
+  for q in $([ -n "${QUICK:-}" ] || echo 90 50); do
     measure "CBSD68 sigma 25, JPEG $q" --clean "$cbsd" --degrade noise --sigma 25 --jpeg "$q"
   done
 fi
 if [ "$task" = deblur ] || [ "$task" = auto ]; then
   measure "reds_blur (real blur)" --pairs "$data/reds_blur/input" "$data/reds_blur/target"
-  for k in "$root"/../shared/data/kernels/levin09/kernel_0[1-8].txt; do
+  for k in "$root"/../shared/data/kernels/levin09/kernel_0$([ -n "${QUICK:-}" ] && echo 1 || echo "[1-8]").txt; do
     measure "CBSD68 blur $(basename "$k" .txt)" --clean "$cbsd" --degrade blur --kernel "$k" --quantize
   done
 fi
