@@ -897,6 +897,7 @@ test_blur_nonuniform (void)
     along_y += turned.k[(c + i) * s + c];
   }
   CHECK (along_y > 0.9 && along_x < 0.3);
+  irc_kernel_clear (&turned);
   CHECK (irc_kernel_warp (&k, 0.0f, 9.0f, &turned, &err) == IRC_ERR_INVALID);
   CHECK (turned.k == NULL);
 
