@@ -147,35 +147,6 @@ note_summary (FILE *log, size_t skipped, size_t kept, const char *dir)
     fprintf (log, "%s: %zu images\n", dir, kept);
 }
 
-irc_status
-trd_add_clean (trd_set *s, const char *dir, FILE *log, irc_error *err)
-{
-  char **paths = NULL;
-  size_t n = 0, skipped = 0, before = s->n;
-  irc_status st = irc_image_list_dir (dir, &paths, &n, err);
-  if (st != IRC_OK)
-    return st;   /* names the folder and says what is wrong with it */
-  for (size_t i = 0; i < n && st == IRC_OK; i++) {
-    irc_image img = { 0, 0, NULL };
-    st = irc_image_load (paths[i], &img, err);
-    if (st != IRC_OK)
-      break;
-    if (img.width < s->patch || img.height < s->patch)
-      note_small (log, &skipped, paths[i], img.width, img.height, s->patch);
-    else
-      st = push (s, &img, NULL, err);
-    irc_image_clear (&img);
-  }
-  irc_image_list_free (paths, n);
-  if (st == IRC_OK && s->n == before)
-    st = irc_fail (err, IRC_ERR_INVALID,
-        "%s: none of its %zu images is at least %d x %d, the patch size", dir, n, s->patch,
-        s->patch);
-  if (st == IRC_OK)
-    note_summary (log, skipped, s->n - before, dir);
-  return st;
-}
-
 /* Loads a degraded/clean pair into @a and @b (left for the caller to clear
  * on failure too): both must load and be the same size. */
 static irc_status
@@ -297,15 +268,18 @@ shrink (irc_image *img, int f, irc_error *err)
   return IRC_OK;
 }
 
-irc_status
-trd_add_labelled (trd_set *s, const char *dir, unsigned kinds, int max_side, int holdout,
-    FILE *log, irc_error *err)
+/* Every image of @dir as a clean image (@label -1) or a labelled one (the
+ * kinds it holds), shrunk past @max_side (0: never), every @holdout-th left
+ * out (0: none). */
+static irc_status
+add_folder (trd_set *s, const char *dir, int label, int max_side, int holdout, FILE *log,
+    irc_error *err)
 {
   char **paths = NULL;
   size_t n = 0, skipped = 0, before = s->n;
   irc_status st = irc_image_list_dir (dir, &paths, &n, err);
   if (st != IRC_OK)
-    return st;
+    return st;   /* names the folder and says what is wrong with it */
   for (size_t i = 0; i < n && st == IRC_OK; i++) {
     if (holdout > 0 && i % (size_t) holdout == (size_t) holdout - 1)
       continue;
@@ -320,8 +294,8 @@ trd_add_labelled (trd_set *s, const char *dir, unsigned kinds, int max_side, int
       note_small (log, &skipped, paths[i], img.width, img.height, s->patch);
     else if (st == IRC_OK) {
       st = push (s, &img, NULL, err);
-      if (st == IRC_OK) {
-        s->img[s->n - 1].label = (int) kinds;
+      if (st == IRC_OK && label >= 0) {
+        s->img[s->n - 1].label = label;
         s->n_labelled++;
       }
     }
@@ -335,6 +309,19 @@ trd_add_labelled (trd_set *s, const char *dir, unsigned kinds, int max_side, int
   if (st == IRC_OK)
     note_summary (log, skipped, s->n - before, dir);
   return st;
+}
+
+irc_status
+trd_add_clean (trd_set *s, const char *dir, FILE *log, irc_error *err)
+{
+  return add_folder (s, dir, -1, 0, 0, log, err);
+}
+
+irc_status
+trd_add_labelled (trd_set *s, const char *dir, unsigned kinds, int max_side, int holdout,
+    FILE *log, irc_error *err)
+{
+  return add_folder (s, dir, (int) kinds, max_side, holdout, log, err);
 }
 
 /* The eight flips and rotations by 90 degrees: bit 0 mirrors left-right,
