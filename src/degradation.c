@@ -97,6 +97,35 @@ irc_degradation_name (int known, unsigned kinds, char *buf, size_t size)
   return buf;
 }
 
+int
+irc_degradation_parse (const char *text, size_t len, unsigned *kinds)
+{
+  *kinds = 0;
+  if (!text)
+    return -1;
+  if (len == 5 && strncmp (text, "clean", 5) == 0)
+    return 0;
+  size_t i = 0;
+  while (i < len) {
+    size_t j = i;
+    while (j < len && text[j] != '+')
+      j++;
+    int found = 0;
+    for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
+      char name[16];   /* the name of kind k alone */
+      irc_degradation_name (1, 1u << k, name, sizeof name);
+      if (strlen (name) == j - i && strncmp (text + i, name, j - i) == 0) {
+        *kinds |= 1u << k;
+        found = 1;
+      }
+    }
+    if (!found)
+      return -1;
+    i = j + 1;
+  }
+  return *kinds ? 0 : -1;
+}
+
 /* ------------------------------------------------------------ detector */
 
 #include <stdlib.h>

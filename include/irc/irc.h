@@ -185,6 +185,11 @@ int irc_degradation_route (const irc_degradation *d, float min_confidence);
  * @known is 0. Returns @buf. */
 const char *irc_degradation_name (int known, unsigned kinds, char *buf, size_t size);
 
+/** The reverse of irc_degradation_name(): the first @len characters of
+ * @text, "clean" or kinds joined by '+' ("rain+haze"), into *@kinds.
+ * Returns 0, or -1 for a word that names no kind (or none at all). */
+int irc_degradation_parse (const char *text, size_t len, unsigned *kinds);
+
 /** Number of weight tensors and access to each by index (name, element count,
  * storage). Used by the trainer and the model writer. */
 size_t irc_model_tensor_count (const irc_model *model);

@@ -100,39 +100,11 @@ parse_int (const char *s, long long lo, long long hi, long long *out)
   return 0;
 }
 
-/* "rain+haze" -> kinds; returns -1 for an unknown word. */
-static int
-parse_truth (const char *s, size_t len, unsigned *kinds)
-{
-  *kinds = 0;
-  if (len == 5 && strncmp (s, "clean", 5) == 0)
-    return 0;
-  size_t i = 0;
-  while (i < len) {
-    size_t j = i;
-    while (j < len && s[j] != '+')
-      j++;
-    int found = 0;
-    for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
-      char name[16];   /* the library's name of kind k alone */
-      irc_degradation_name (1, 1u << k, name, sizeof name);
-      if (strlen (name) == j - i && strncmp (s + i, name, j - i) == 0) {
-        *kinds |= 1u << k;
-        found = 1;
-      }
-    }
-    if (!found)
-      return -1;
-    i = j + 1;
-  }
-  return *kinds ? 0 : -1;
-}
-
 static int
 parse_set (const char *arg, probe_set *ps)
 {
   const char *eq = strchr (arg, '=');
-  if (!eq || parse_truth (arg, (size_t) (eq - arg), &ps->kinds) != 0)
+  if (!eq || irc_degradation_parse (arg, (size_t) (eq - arg), &ps->kinds) != 0)
     return -1;
   irc_degradation_name (1, ps->kinds, ps->truth, sizeof ps->truth);
   ps->dir = eq + 1;

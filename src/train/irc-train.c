@@ -455,33 +455,6 @@ parse_double (const char *s, double lo, double hi, double *out)
 }
 
 /* @n integers in [@lo, @hi] separated by commas, nothing else. */
-/* "clean", or kinds joined by '+' ("rain+haze") into bits of
- * IRC_DEGRADATION kinds (rain 0, haze 1, noise 2, blur 3). Returns 0 or -1. */
-static int
-parse_kinds (const char *text, unsigned *kinds)
-{
-  static const char *const names[] = { "rain", "haze", "noise", "blur" };
-  *kinds = 0;
-  if (strcmp (text, "clean") == 0)
-    return 0;
-  const char *p = text;
-  while (*p) {
-    const char *end = strchr (p, '+');
-    const size_t len = end ? (size_t) (end - p) : strlen (p);
-    int found = -1;
-    for (int k = 0; k < 4; k++)
-      if (strlen (names[k]) == len && strncmp (p, names[k], len) == 0)
-        found = k;
-    if (found < 0)
-      return -1;
-    *kinds |= 1u << found;
-    if (!end)
-      break;
-    p = end + 1;
-  }
-  return *kinds ? 0 : -1;
-}
-
 static int
 parse_int_list (const char *s, int n, long lo, long hi, int *out)
 {
@@ -582,7 +555,7 @@ resolve (options *o, const raw_args *r)
   }
   for (int k = 0; k < r->n_labelled; k++) {
     unsigned kinds = 0;
-    if (parse_kinds (r->labelled[k][1], &kinds))
+    if (irc_degradation_parse (r->labelled[k][1], strlen (r->labelled[k][1]), &kinds))
       return usage_error ("--labelled %s: '%s' is not clean, rain, haze, noise, blur or a "
           "'+' mixture of them (rain+haze)", r->labelled[k][0], r->labelled[k][1]);
     o->labelled_kinds[k] = kinds;
