@@ -157,11 +157,31 @@ detector_crop_for (const irc_model *model)
   return (int) side;
 }
 
-/* The whole factor that brings @side to at most IRC_DETECT_MAX_SIDE. */
-static int
-shrink_factor (int side)
+int
+irc_box_shrink (const float *src, int width, int height, int max_side, float *dst,
+    int *out_width, int *out_height)
 {
-  return side > IRC_DETECT_MAX_SIDE ? (side + IRC_DETECT_MAX_SIDE - 1) / IRC_DETECT_MAX_SIDE : 1;
+  const int longer = width > height ? width : height;
+  const int f = max_side > 0 && longer > max_side ? (longer + max_side - 1) / max_side : 1;
+  const int sw = width / f, sh = height / f;
+  *out_width = sw;
+  *out_height = sh;
+  if (!dst || f == 1)
+    return f;
+  const float scale = 1.0f / (float) (f * f);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < sh; y++)
+      for (int x = 0; x < sw; x++) {
+        float acc = 0.0f;
+        for (int v = 0; v < f; v++) {
+          const float *row = src + ((size_t) c * height + (size_t) y * f + v) * width
+              + (size_t) x * f;
+          for (int u = 0; u < f; u++)
+            acc += row[u];
+        }
+        dst[((size_t) c * sh + y) * sw + x] = acc * scale;
+      }
+  return f;
 }
 
 void
@@ -238,26 +258,14 @@ irc_detector_read (irc_detector *d, const float *rgb, int width, int height,
   memset (out, 0, sizeof *out);
   if (width < 1 || height < 1)
     return irc_fail (err, IRC_ERR_INVALID, "detector: a %dx%d frame", width, height);
-  const int f = shrink_factor (width > height ? width : height);
-  const int sw = width / f, sh = height / f;
+  int sw, sh;
+  const int f = irc_box_shrink (rgb, width, height, IRC_DETECT_MAX_SIDE, NULL, &sw, &sh);
   if ((f > 1 && (size_t) 3 * sw * sh > d->small_cap) || sw < 1 || sh < 1)
     return irc_fail (err, IRC_ERR_INVALID, "detector: a %dx%d frame is larger than it was "
         "made for", width, height);
   const float *frame = rgb;
   if (f > 1) {
-    const float scale = 1.0f / (float) (f * f);
-    for (int c = 0; c < 3; c++)
-      for (int y = 0; y < sh; y++)
-        for (int x = 0; x < sw; x++) {
-          float acc = 0.0f;
-          for (int v = 0; v < f; v++) {
-            const float *row = rgb + ((size_t) c * height + (size_t) y * f + v) * width
-                + (size_t) x * f;
-            for (int u = 0; u < f; u++)
-              acc += row[u];
-          }
-          d->small[((size_t) c * sh + y) * sw + x] = acc * scale;
-        }
+    irc_box_shrink (rgb, width, height, IRC_DETECT_MAX_SIDE, d->small, &sw, &sh);
     frame = d->small;
   }
   const int cw = sw < d->crop ? sw : d->crop, ch = sh < d->crop ? sh : d->crop;

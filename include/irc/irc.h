@@ -299,6 +299,15 @@ const float *irc_net_code (const irc_net *net);
  * head was trained on, so a 4K frame and a 640x360 one look alike to it. */
 #define IRC_DETECT_MAX_SIDE 640
 
+/** Shrinks @src (3 x @height x @width planar float) by the whole factor f
+ * that brings its longer side to at most @max_side, each output pixel the
+ * mean of an f x f block (the ragged edge dropped), as the detector shrinks
+ * frames and irc-train the photos it is trained on. Writes *@out_width x
+ * *@out_height into @dst unless @dst is NULL (only the size asked) or f is
+ * 1 (nothing to do). Returns f. */
+int irc_box_shrink (const float *src, int width, int height, int max_side, float *dst,
+    int *out_width, int *out_height);
+
 /** A reader of the degradation of whole frames by a model with a degradation
  * head, as that head was trained: on crops. The frame is shrunk to at most
  * IRC_DETECT_MAX_SIDE on its longer side, a grid of crops of the model's

@@ -241,26 +241,18 @@ trd_add_pairs (trd_set *s, const char *input_dir, const char *target_dir, FILE *
   return st;
 }
 
-/* @img shrunk by @f in place (box average of @f x @f blocks; the ragged
- * edge is dropped). */
+/* @img shrunk in place as the detector shrinks frames (irc_box_shrink). */
 static irc_status
-shrink (irc_image *img, int f, irc_error *err)
+shrink (irc_image *img, int max_side, irc_error *err)
 {
-  const int w = img->width / f, h = img->height / f;
+  int w, h;
+  if (irc_box_shrink (img->data, img->width, img->height, max_side, NULL, &w, &h) == 1)
+    return IRC_OK;
   float *d = malloc ((size_t) 3 * w * h * sizeof (float));
   if (!d)
     return irc_fail (err, IRC_ERR_NOMEM, "out of memory shrinking a %dx%d image",
         img->width, img->height);
-  const float scale = 1.0f / (float) (f * f);
-  for (int c = 0; c < 3; c++)
-    for (int y = 0; y < h; y++)
-      for (int x = 0; x < w; x++) {
-        float acc = 0.0f;
-        for (int v = 0; v < f; v++)
-          for (int u = 0; u < f; u++)
-            acc += img->data[((size_t) c * img->height + y * f + v) * img->width + x * f + u];
-        d[((size_t) c * h + y) * w + x] = acc * scale;
-      }
+  irc_box_shrink (img->data, img->width, img->height, max_side, d, &w, &h);
   free (img->data);
   img->data = d;
   img->width = w;
@@ -287,9 +279,8 @@ add_folder (trd_set *s, const char *dir, int label, int max_side, int holdout, F
     st = irc_image_load (paths[i], &img, err);
     if (st != IRC_OK)
       break;
-    const int longer = img.width > img.height ? img.width : img.height;
-    if (max_side > 0 && longer > max_side)
-      st = shrink (&img, (longer + max_side - 1) / max_side, err);
+    if (max_side > 0)
+      st = shrink (&img, max_side, err);
     if (st == IRC_OK && (img.width < s->patch || img.height < s->patch))
       note_small (log, &skipped, paths[i], img.width, img.height, s->patch);
     else if (st == IRC_OK) {
