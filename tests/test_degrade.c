@@ -728,6 +728,35 @@ test_video_plan (void)
     CHECK (seen[s] > 20);
   CHECK (twos > 60 && twos < 140);
 
+  /* Mix weights: equal weights draw the very sequence of the default; a
+   * step of weight 0 is never drawn first; a weight of 3 among 1s is drawn
+   * first about half the time. */
+  irc_plan_options equal = o, weighted = o;
+  for (int s = 0; s < IRC_DEG_COUNT; s++) {
+    equal.kind_weight[s] = 2.0f;
+    weighted.kind_weight[s] = s == IRC_DEG_HAZE ? 3.0f : s == IRC_DEG_NOISE ? 0.0f : 1.0f;
+  }
+  weighted.mix_two_prob = 0.0f;
+  irc_rng r_default, r_equal, r_weighted;
+  irc_rng_seed (&r_default, 13, 0);
+  irc_rng_seed (&r_equal, 13, 0);
+  irc_rng_seed (&r_weighted, 13, 0);
+  int first_haze = 0, first_noise = 0;
+  for (int i = 0; i < 400; i++) {
+    irc_plan a, b, c;
+    CHECK (irc_plan_sample (&a, IRC_TASK_MIX, &o, &r_default, &err) == IRC_OK);
+    CHECK (irc_plan_sample (&b, IRC_TASK_MIX, &equal, &r_equal, &err) == IRC_OK);
+    CHECK (irc_plan_sample (&c, IRC_TASK_MIX, &weighted, &r_weighted, &err) == IRC_OK);
+    CHECK (memcmp (a.use, b.use, sizeof a.use) == 0);
+    first_haze += c.use[IRC_DEG_HAZE];
+    first_noise += c.use[IRC_DEG_NOISE];
+    irc_plan_clear (&a);
+    irc_plan_clear (&b);
+    irc_plan_clear (&c);
+  }
+  CHECK (first_noise == 0);
+  CHECK (first_haze > 160 && first_haze < 240);   /* about 200 */
+
   /* rain (and mix's rain): rain_heavy_prob is the share of heavy draws.
    * Only heavy rain has more than two streak layers (3 in 4 heavy draws). */
   const float heavy_probs[3] = { 0.0f, 0.5f, 1.0f };

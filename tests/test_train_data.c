@@ -52,7 +52,7 @@ batch_of (const char *dir, const trd_degradation *deg, uint64_t seed, float **lq
 static int
 undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 {
-  trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, 0.3f, clean_prob, 0.0f, 0, 0, 0.5f, 0.0f, 0.0f, 0.0f, 0.0f };
+  trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, 0.3f, clean_prob, 0.0f, 0, 0, 0.5f, 0.0f, 0.0f, 0.0f, 0.0f, { 0 } };
   float *lq, *gt;
   batch_of (dir, &deg, seed, &lq, &gt);
   const size_t per = (size_t) 3 * PATCH * PATCH;
@@ -69,7 +69,7 @@ undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 static void
 compressed_batch (const char *dir, trd_task task, float prob, float **lq, float **gt)
 {
-  trd_degradation deg = { task, 25.0f, 25.0f, NULL, 0, 0.3f, 0.0f, prob, 30, 30, 0.5f, 0.0f, 0.0f, 0.0f, 0.0f };
+  trd_degradation deg = { task, 25.0f, 25.0f, NULL, 0, 0.3f, 0.0f, prob, 30, 30, 0.5f, 0.0f, 0.0f, 0.0f, 0.0f, { 0 } };
   batch_of (dir, &deg, 3, lq, gt);
 }
 
@@ -151,7 +151,7 @@ test_pairs (const char *clean_dir)
     write_scene (file, 96, 96, k + 7);
   }
   trd_degradation deg = { TRD_DEBLUR, 0.0f, 50.0f, NULL, 0, 0.3f, 0.0f, 0.0f, 0, 0, 0.5f,
-    0.5f, 0.0f, 0.0f, 0.0f };
+    0.5f, 0.0f, 0.0f, 0.0f, { 0 } };
   trd_set s;
   irc_error err = { 0 };
   trd_set_init (&s, BATCH, 32, &deg, 3);
@@ -213,7 +213,7 @@ test_labelled (const char *clean_dir)
     write_scene (file, 256, 128, k + 3);
   }
   trd_degradation deg = { TRD_AUTO, 0.0f, 50.0f, NULL, 0, 0.3f, 0.0f, 0.0f, 0, 0, 0.5f,
-    0.0f, 0.0f, 0.5f, 0.0f };
+    0.0f, 0.0f, 0.5f, 0.0f, { 0 } };
   trd_set s;
   irc_error err = { 0 };
   trd_set_init (&s, BATCH, PATCH, &deg, 5);

@@ -1515,6 +1515,37 @@ plan_step (irc_plan *plan, int kind, float heaviness, const irc_plan_options *o,
   return irc_fail (err, IRC_ERR_INVALID, "unknown degradation step %d", kind);
 }
 
+/* A mix's step, other than @skip (-1: none), by @o->kind_weight. Equal
+ * weights draw as uniform draws always have, so that the default keeps
+ * every earlier run's sequence. */
+static int
+mix_pick (const irc_plan_options *o, int skip, irc_rng *rng)
+{
+  int uniform = 1;
+  for (int k = 1; k < IRC_DEG_COUNT; k++)
+    uniform &= o->kind_weight[k] == o->kind_weight[0];
+  if (uniform || !(o->kind_weight[0] >= 0.0f))
+    return skip < 0 ? (int) irc_rng_below (rng, IRC_DEG_COUNT)
+        : (skip + 1 + (int) irc_rng_below (rng, IRC_DEG_COUNT - 1)) % IRC_DEG_COUNT;
+  float total = 0.0f;
+  for (int k = 0; k < IRC_DEG_COUNT; k++)
+    total += k == skip ? 0.0f : fmaxf (o->kind_weight[k], 0.0f);
+  if (!(total > 0.0f))   /* only @skip has weight: any other */
+    return (skip + 1 + (int) irc_rng_below (rng, IRC_DEG_COUNT - 1)) % IRC_DEG_COUNT;
+  float u = irc_rng_uniform (rng) * total;
+  int last = 0;
+  for (int k = 0; k < IRC_DEG_COUNT; k++) {
+    float w = k == skip ? 0.0f : fmaxf (o->kind_weight[k], 0.0f);
+    if (w <= 0.0f)
+      continue;
+    last = k;
+    if (u < w)
+      return k;
+    u -= w;
+  }
+  return last;
+}
+
 irc_status
 irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
     irc_rng *rng, irc_error *err)
@@ -1546,10 +1577,10 @@ irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
       break;
     }
     case IRC_TASK_MIX: {
-      int first = (int) irc_rng_below (rng, IRC_DEG_COUNT);
+      int first = mix_pick (o, -1, rng);
       st = plan_step (plan, first, o->rain_heavy_prob, o, rng, err);
       if (st == IRC_OK && irc_rng_uniform (rng) < o->mix_two_prob) {
-        int second = (first + 1 + (int) irc_rng_below (rng, IRC_DEG_COUNT - 1)) % IRC_DEG_COUNT;
+        int second = mix_pick (o, first, rng);
         st = plan_step (plan, second, o->rain_heavy_prob, o, rng, err);
       }
       break;

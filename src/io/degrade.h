@@ -229,6 +229,9 @@ typedef enum {
 irc_status irc_task_from_name (const char *name, irc_task *task, irc_error *err);
 const char *irc_task_name (irc_task task);
 
+/** The steps of a plan, in the order they are applied. */
+enum { IRC_DEG_HAZE = 0, IRC_DEG_RAIN, IRC_DEG_BLUR, IRC_DEG_NOISE, IRC_DEG_COUNT };
+
 /** How plans are drawn. Use irc_plan_options_init(). */
 typedef struct {
   const irc_kernel *kernels;   /**< e.g. the Levin set; may be NULL */
@@ -243,11 +246,12 @@ typedef struct {
   float blur_nonuniform_prob;  /**< blur and mix: chance that a blur is non-uniform (its
                                     kernel warped across the frame, irc_kernel_warp);
                                     0 draws no extra number */
+  float kind_weight[IRC_DEG_COUNT];  /**< mix: relative chance of each step, indexed by
+                                    IRC_DEG_HAZE..IRC_DEG_NOISE; all equal (the
+                                    default: all zero) draws uniformly */
 } irc_plan_options;
 
 void irc_plan_options_init (irc_plan_options *o);
-
-enum { IRC_DEG_HAZE = 0, IRC_DEG_RAIN, IRC_DEG_BLUR, IRC_DEG_NOISE, IRC_DEG_COUNT };
 
 /** One draw of degradation parameters, applied in physical order: haze (the
  * scene), rain (in front of it), blur (the camera), noise (the sensor). A

@@ -60,6 +60,10 @@ options_for (irc_plan_options *o, const trd_degradation *deg)
   o->rain_heavy_prob = deg->heavy_prob;
   o->haze_dense_prob = deg->haze_dense_prob;
   o->blur_nonuniform_prob = deg->blur_nonuniform_prob;
+  o->kind_weight[IRC_DEG_RAIN] = deg->mix_weights[0];
+  o->kind_weight[IRC_DEG_HAZE] = deg->mix_weights[1];
+  o->kind_weight[IRC_DEG_NOISE] = deg->mix_weights[2];
+  o->kind_weight[IRC_DEG_BLUR] = deg->mix_weights[3];
 }
 
 void

@@ -41,6 +41,8 @@ typedef struct {
   float labelled_prob;             /* chance that a sample is cut from the labelled images
                                       (0: no rule, every image equally likely) */
   float blur_nonuniform_prob;      /* deblur, auto: chance that a blur is non-uniform */
+  float mix_weights[4];            /* auto: relative chance of rain, haze, noise, blur
+                                      (the degradation head's order); all zero: equal */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

@@ -294,7 +294,7 @@ main (int argc, char **argv)
     return 1;
   }
   trd_degradation deg = { task, 0.0f, 50.0f, kernels, n_kernels, gen.kernel_prob, 0.0f,
-    (float) compress_prob, 30, 90, gen.rain_heavy_prob, 0.0f, 0.0f, 0.0f, 0.0f };
+    (float) compress_prob, 30, 90, gen.rain_heavy_prob, 0.0f, 0.0f, 0.0f, 0.0f, { 0 } };
   double data_ms[TRD_TASK_COUNT];
   printf ("data preparation (trd_batch: crops, degradation, JPEG with p %.2f), %s%s%s, %d "
       "threads, median of %d:\n ", compress_prob, data_dir ? data_dir : "synthetic 481x321 images",

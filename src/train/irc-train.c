@@ -47,7 +47,7 @@ enum {
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
   O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_DENSE_HAZE_PROB, O_NONUNIFORM_BLUR_PROB,
-  O_LABELLED, O_LABELLED_PROB, O_LABELLED_HOLDOUT, O_COUNT
+  O_LABELLED, O_LABELLED_PROB, O_LABELLED_HOLDOUT, O_MIX_WEIGHTS, O_COUNT
 };
 
 static const struct {
@@ -74,6 +74,7 @@ static const struct {
   [O_DENSE_HAZE_PROB] = { "dense-haze-prob", 1 },
   [O_NONUNIFORM_BLUR_PROB] = { "nonuniform-blur-prob", 1 }, [O_LABELLED] = { "labelled", 2 },
   [O_LABELLED_PROB] = { "labelled-prob", 1 }, [O_LABELLED_HOLDOUT] = { "labelled-holdout", 1 },
+  [O_MIX_WEIGHTS] = { "mix-weights", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -103,6 +104,8 @@ typedef struct {
   float pairs_prob;                /* 0: no rule (every image equally likely) */
   float dense_haze_prob;
   float nonuniform_blur_prob;
+  float mix_weights[4];            /* auto: relative chance of rain, haze, noise, blur;
+                                      all zero: equal */
   float labelled_prob;             /* 0: no rule */
   int labelled_holdout;
   unsigned labelled_kinds[MAX_DIRS];
@@ -179,6 +182,9 @@ usage (FILE *fp)
       "                         crop, its kernel turned and scaled from one side to\n"
       "                         the other (a camera that also rotates; depth)\n"
       "                         (default 0)\n"
+      "  --mix-weights R,H,N,B  auto: relative chances of rain, haze, noise and blur\n"
+      "                         when a crop's degradation is drawn (default 1,1,1,1),\n"
+      "                         e.g. to show a detector more of the kinds it misreads\n"
       "  --compress-prob P      chance that a degraded crop then goes through a JPEG,\n"
       "                         as footage goes through a codec after the sensor:\n"
       "                         noise and rain smoothed and blocked (default 0)\n"
@@ -657,6 +663,26 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_NONUNIFORM_BLUR_PROB] && o->task != TRD_DEBLUR && o->task != TRD_AUTO)
     return usage_error ("%s", "--nonuniform-blur-prob goes with --task deblur or auto");
   o->nonuniform_blur_prob = (float) nonuniform_blur_prob;
+  if (r->given[O_MIX_WEIGHTS]) {
+    const char *s = VAL (O_MIX_WEIGHTS);
+    const char *p = s;
+    double sum = 0.0;
+    int ok = 1;
+    for (int k = 0; k < 4 && ok; k++) {
+      char *end;
+      errno = 0;
+      const double w = strtod (p, &end);
+      ok = !errno && end != p && w >= 0.0 && w <= 1e6 && *end == (k < 3 ? ',' : '\0');
+      o->mix_weights[k] = (float) w;
+      sum += w;
+      p = end + 1;
+    }
+    if (!ok || !(sum > 0.0))
+      return usage_error ("--mix-weights wants four weights R,H,N,B (rain, haze, noise, blur), "
+          "none negative and not all zero, not '%s'", s);
+    if (o->task != TRD_AUTO)
+      return usage_error ("%s", "--mix-weights goes with --task auto");
+  }
   o->compress_quality_min = DEFAULT_COMPRESS_QUALITY_MIN;
   o->compress_quality_max = DEFAULT_COMPRESS_QUALITY_MAX;
   if (r->given[O_COMPRESS_QUALITY]) {
@@ -765,6 +791,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--dense-haze-prob";
   else if (stored->nonuniform_blur_prob != now->nonuniform_blur_prob)
     what = "--nonuniform-blur-prob";
+  else if (memcmp (stored->mix_weights, now->mix_weights, sizeof now->mix_weights) != 0)
+    what = "--mix-weights";
   else if (stored->compress_prob != now->compress_prob
       || stored->compress_quality_min != now->compress_quality_min
       || stored->compress_quality_max != now->compress_quality_max)
@@ -1061,6 +1089,9 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
     META ("dense_haze_prob", "%g", o->dense_haze_prob);
   if (o->nonuniform_blur_prob > 0)
     META ("nonuniform_blur_prob", "%g", o->nonuniform_blur_prob);
+  if (o->mix_weights[0] + o->mix_weights[1] + o->mix_weights[2] + o->mix_weights[3] > 0)
+    META ("mix_weights", "rain %g, haze %g, noise %g, blur %g", o->mix_weights[0],
+        o->mix_weights[1], o->mix_weights[2], o->mix_weights[3]);
   if (o->labelled_prob > 0)
     META ("labelled_prob", "%g", o->labelled_prob);
   if (o->labelled_holdout > 0)
@@ -1388,7 +1419,8 @@ setup (run *R, int argc, char **argv)
   trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
     o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
     o->compress_quality_max, o->heavy_prob, o->pairs_prob, o->dense_haze_prob,
-    o->labelled_prob, o->nonuniform_blur_prob };
+    o->labelled_prob, o->nonuniform_blur_prob,
+    { o->mix_weights[0], o->mix_weights[1], o->mix_weights[2], o->mix_weights[3] } };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   R->data.share_index = R->dist.rank;
   R->data.shares = R->dist.size;
@@ -1542,6 +1574,9 @@ setup (run *R, int argc, char **argv)
     fprintf (stderr, "clean crops: %g%% left undegraded\n", 100.0 * o->clean_prob);
   if (draws_rain (o->task))
     fprintf (stderr, "rain: %g%% of draws heavy, the rest light\n", 100.0 * o->heavy_prob);
+  if (o->mix_weights[0] + o->mix_weights[1] + o->mix_weights[2] + o->mix_weights[3] > 0)
+    fprintf (stderr, "mix: rain, haze, noise, blur drawn in proportion %g:%g:%g:%g\n",
+        o->mix_weights[0], o->mix_weights[1], o->mix_weights[2], o->mix_weights[3]);
   if (o->compress_prob > 0)
     fprintf (stderr, "compression: %g%% of degraded crops through a JPEG of quality %d-%d\n",
         100.0 * o->compress_prob, o->compress_quality_min, o->compress_quality_max);
