@@ -30,6 +30,7 @@ enum
 {
   PROP_0,
   PROP_TASK,
+  PROP_PRESET,
   PROP_MODEL,
   PROP_BACKEND,
   PROP_DEVICE,
@@ -55,6 +56,7 @@ struct _GstIrconstyle
 
   /* properties, under the object lock */
   GstIrconstyleTask task;
+  GstIrconstylePreset preset;
   gchar *model_path;
   GstIrconstyleBackend backend;
   gint device;
@@ -65,7 +67,7 @@ struct _GstIrconstyle
   gint threads;
   gboolean fp16;
   gint tlc_window;              /* 0 = the model's, -1 = global, N pixels */
-  gboolean reload;              /* task, model or backend changed */
+  gboolean reload;              /* task, preset or model changed */
   gboolean reconfigure;         /* a runner setting changed */
   guint64 frames_processed;
   guint64 scenes_detected;
@@ -131,6 +133,25 @@ gst_irconstyle_task_get_type (void)
   return type;
 }
 
+#define GST_TYPE_IRCONSTYLE_PRESET (gst_irconstyle_preset_get_type ())
+static GType
+gst_irconstyle_preset_get_type (void)
+{
+  static GType type = 0;
+  static const GEnumValue values[] = {
+    {GST_IRCONSTYLE_PRESET_QUALITY, "The full-size models (lite16: 1.2 M parameters, "
+          "36 k MAC per pixel; about 2.5 frames/s at 640x360 on 2 CPU cores)", "quality"},
+    {GST_IRCONSTYLE_PRESET_REALTIME, "Small models for live video on a CPU, where the task "
+          "has one (derain: 0.1 M parameters, 11 k MAC per pixel; about 8 frames/s at "
+          "640x360 on 2 CPU cores); other tasks keep their quality model, with a warning",
+        "realtime"},
+    {0, NULL, NULL},
+  };
+  if (g_once_init_enter (&type))
+    g_once_init_leave (&type, g_enum_register_static ("GstIrconstylePreset", values));
+  return type;
+}
+
 #define GST_TYPE_IRCONSTYLE_BACKEND (gst_irconstyle_backend_get_type ())
 static GType
 gst_irconstyle_backend_get_type (void)
@@ -177,9 +198,24 @@ bundled_file_path (const gchar * stem)
   return path;
 }
 
+/* The bundled model of @task in @preset: TASK-realtime.safetensors for
+ * the realtime preset where the task has one, else TASK.safetensors (then
+ * @fell_back, when given, says the realtime preset had none). */
 static gchar *
-bundled_model_path (GstIrconstyleTask task)
+bundled_model_path (GstIrconstyleTask task, GstIrconstylePreset preset, gboolean * fell_back)
 {
+  if (fell_back)
+    *fell_back = FALSE;
+  if (preset == GST_IRCONSTYLE_PRESET_REALTIME) {
+    gchar *stem = g_strdup_printf ("%s-realtime", task_names[task]);
+    gchar *path = bundled_file_path (stem);
+    g_free (stem);
+    if (g_file_test (path, G_FILE_TEST_EXISTS))
+      return path;
+    g_free (path);
+    if (fell_back)
+      *fell_back = TRUE;
+  }
   return bundled_file_path (task_names[task]);
 }
 
@@ -189,9 +225,15 @@ static gboolean
 load_model (GstIrconstyle * self, irc_model ** out, gchar ** message)
 {
   GST_OBJECT_LOCK (self);
+  const GstIrconstyleTask task = self->task;
+  gboolean fell_back = FALSE;
   gchar *path = self->model_path && *self->model_path ? g_strdup (self->model_path)
-      : bundled_model_path (self->task);
+      : bundled_model_path (task, self->preset, &fell_back);
   GST_OBJECT_UNLOCK (self);
+  if (fell_back)
+    GST_ELEMENT_WARNING (self, RESOURCE, NOT_FOUND,
+        ("No realtime model for task %s; using its quality model", task_names[task]),
+        ("no %s-realtime.safetensors among the bundled models", task_names[task]));
   irc_error err = { 0 };
   irc_status st = irc_model_load (path, NULL, out, &err);
   if (st != IRC_OK) {
@@ -230,6 +272,7 @@ load_helpers (GstIrconstyle * self)
   free_helpers (self);
   GST_OBJECT_LOCK (self);
   const GstIrconstyleTask task = self->task;
+  const GstIrconstylePreset preset = self->preset;
   const gboolean bundled = !(self->model_path && *self->model_path);
   GST_OBJECT_UNLOCK (self);
   irc_error err = { 0 };
@@ -247,7 +290,7 @@ load_helpers (GstIrconstyle * self)
   if (task != GST_IRCONSTYLE_TASK_AUTO || !bundled)
     return;
   for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
-    gchar *path = bundled_model_path (route_tasks[k]);
+    gchar *path = bundled_model_path (route_tasks[k], preset, NULL);
     memset (&err, 0, sizeof err);
     if (irc_model_load (path, NULL, &self->routes[k], &err) != IRC_OK)
       GST_WARNING_OBJECT (self, "auto: no %s model to route to (%s)", task_names[route_tasks[k]],
@@ -645,6 +688,10 @@ gst_irconstyle_set_property (GObject * object, guint prop_id, const GValue * val
       self->task = g_value_get_enum (value);
       self->reload = TRUE;
       break;
+    case PROP_PRESET:
+      self->preset = g_value_get_enum (value);
+      self->reload = TRUE;
+      break;
     case PROP_MODEL:
       g_free (self->model_path);
       self->model_path = g_value_dup_string (value);
@@ -706,6 +753,9 @@ gst_irconstyle_get_property (GObject * object, guint prop_id, GValue * value,
   switch (prop_id) {
     case PROP_TASK:
       g_value_set_enum (value, self->task);
+      break;
+    case PROP_PRESET:
+      g_value_set_enum (value, self->preset);
       break;
     case PROP_MODEL:
       g_value_set_string (value, self->model_path);
@@ -798,6 +848,12 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
           "Which degradation to remove; selects the bundled model trained for it "
           "(MODELS.md gives each one's measured quality)",
           GST_TYPE_IRCONSTYLE_TASK, DEFAULT_TASK, rw));
+  g_object_class_install_property (gobject_class, PROP_PRESET,
+      g_param_spec_enum ("preset", "Preset",
+          "Which family of bundled models the task selects: full-size for quality, or "
+          "small ones fast enough for live video on a CPU (MODELS.md compares them); "
+          "ignored when model is set",
+          GST_TYPE_IRCONSTYLE_PRESET, GST_IRCONSTYLE_PRESET_QUALITY, rw));
   g_object_class_install_property (gobject_class, PROP_MODEL,
       g_param_spec_string ("model", "Model file",
           "Path of a safetensors model file (irc-train's output or a converted official "
@@ -911,6 +967,7 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
   gst_type_mark_as_plugin_api (GST_TYPE_IRCONSTYLE_TASK, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_IRCONSTYLE_BACKEND, 0);
   gst_type_mark_as_plugin_api (GST_TYPE_IRCONSTYLE_TEMPORAL, 0);
+  gst_type_mark_as_plugin_api (GST_TYPE_IRCONSTYLE_PRESET, 0);
   GST_DEBUG_CATEGORY_INIT (gst_irconstyle_debug, "irconstyle", 0, "IRConStyle restoration");
 }
 

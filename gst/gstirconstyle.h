@@ -42,6 +42,19 @@ typedef enum {
   GST_IRCONSTYLE_BACKEND_VULKAN,
 } GstIrconstyleBackend;
 
+/**
+ * GstIrconstylePreset:
+ * @GST_IRCONSTYLE_PRESET_QUALITY: the full-size bundled models
+ * @GST_IRCONSTYLE_PRESET_REALTIME: the small bundled models made for live
+ *   video on a CPU (`TASK-realtime.safetensors`), where a task has one
+ *
+ * Which family of bundled models the task selects.
+ */
+typedef enum {
+  GST_IRCONSTYLE_PRESET_QUALITY,
+  GST_IRCONSTYLE_PRESET_REALTIME,
+} GstIrconstylePreset;
+
 GST_ELEMENT_REGISTER_DECLARE (irconstyle);
 
 G_END_DECLS

@@ -148,15 +148,39 @@ same_file (const gchar * a, const gchar * b)
       && sa.st_ino == sb.st_ino;
 }
 
+/* Sets the enum property @prop of @filter to the value named @nick (NULL:
+ * leaves it); an unknown name is reported with the names there are. */
+static gboolean
+set_enum (GstElement * filter, const gchar * prop, const gchar * what, const gchar * nick)
+{
+  if (!nick)
+    return TRUE;
+  GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (filter), prop);
+  GEnumClass *values = ps ? G_PARAM_SPEC_ENUM (ps)->enum_class : NULL;
+  GEnumValue *v = values ? g_enum_get_value_by_nick (values, nick) : NULL;
+  if (v) {
+    g_object_set (filter, prop, v->value, NULL);
+    return TRUE;
+  }
+  GString *known = g_string_new (NULL);
+  for (guint i = 0; values && i < values->n_values; i++)
+    g_string_append_printf (known, "%s%s", i ? ", " : "", values->values[i].value_nick);
+  g_printerr ("irc-restore: unknown %s '%s' (%s)\n", what, nick, known->str);
+  g_string_free (known, TRUE);
+  return FALSE;
+}
+
 int
 main (int argc, char **argv)
 {
-  gchar *task = NULL, *model = NULL, *backend = NULL, *temporal = NULL;
+  gchar *task = NULL, *model = NULL, *backend = NULL, *temporal = NULL, *preset = NULL;
   gint tile = -1, threads = -1;
   gboolean quiet = FALSE, force = FALSE;
   GOptionEntry entries[] = {
     {"task", 't', 0, G_OPTION_ARG_STRING, &task,
         "derain, dehaze, denoise, deblur, auto or defog (default derain)", "TASK"},
+    {"preset", 'p', 0, G_OPTION_ARG_STRING, &preset,
+        "quality (default) or realtime: the task's full-size or small model", "NAME"},
     {"model", 'm', 0, G_OPTION_ARG_FILENAME, &model, "model file instead of the task's", "FILE"},
     {"backend", 'b', 0, G_OPTION_ARG_STRING, &backend, "auto, cpu or vulkan", "NAME"},
     {"tile-size", 0, 0, G_OPTION_ARG_INT, &tile, "tile size in pixels (0 = whole frames)", "N"},
@@ -238,16 +262,10 @@ main (int argc, char **argv)
     return 1;
   }
   a.filter = gst_bin_get_by_name (GST_BIN (a.pipeline), "f");
-  if (task) {
-    GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (a.filter), "task");
-    GEnumValue *v = g_enum_get_value_by_nick (G_PARAM_SPEC_ENUM (ps)->enum_class, task);
-    if (!v) {
-      g_printerr ("irc-restore: unknown task '%s' (derain, dehaze, denoise, deblur, auto, defog)\n",
-          task);
-      g_unlink (tmp_template);
-      return 2;
-    }
-    g_object_set (a.filter, "task", v->value, NULL);
+  if (!set_enum (a.filter, "task", "task", task) || !set_enum (a.filter, "preset", "preset",
+          preset) || !set_enum (a.filter, "temporal", "temporal mode", temporal)) {
+    g_unlink (tmp_template);
+    return 2;
   }
   if (backend)
     gst_util_set_object_arg (G_OBJECT (a.filter), "backend", backend);
@@ -257,17 +275,6 @@ main (int argc, char **argv)
     g_object_set (a.filter, "tile-size", tile, NULL);
   if (threads >= 0)
     g_object_set (a.filter, "threads", threads, NULL);
-  if (temporal) {
-    GParamSpec *ps = g_object_class_find_property (G_OBJECT_GET_CLASS (a.filter), "temporal");
-    GEnumValue *v = ps ? g_enum_get_value_by_nick (G_PARAM_SPEC_ENUM (ps)->enum_class, temporal)
-        : NULL;
-    if (!v) {
-      g_printerr ("irc-restore: unknown temporal mode '%s' (off, rain, noise)\n", temporal);
-      g_unlink (tmp_template);
-      return 2;
-    }
-    g_object_set (a.filter, "temporal", v->value, NULL);
-  }
   if (!image) {
     a.mux = gst_bin_get_by_name (GST_BIN (a.pipeline), "mux");
     GstElement *dec = gst_bin_get_by_name (GST_BIN (a.pipeline), "dec");
@@ -320,5 +327,6 @@ main (int argc, char **argv)
   g_main_loop_unref (a.loop);
   g_free (desc), g_free (in_q), g_free (tmp_q), g_free (tmp_template), g_free (dir), g_free (base);
   g_free (a.error), g_free (task), g_free (model), g_free (backend), g_free (temporal);
+  g_free (preset);
   return rc;
 }

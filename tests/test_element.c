@@ -444,6 +444,33 @@ expect_warning (gchar * text, const gchar * words, const gchar * more)
   g_free (text);
 }
 
+/* preset=realtime picks TASK-realtime.safetensors where the task has one
+ * (this test's model folder has derain-realtime) and otherwise keeps the
+ * task's quality model, saying so; a model file named by the model
+ * property is taken as it is. */
+GST_START_TEST (test_preset)
+{
+  GstElement *e = gst_element_factory_make ("irconstyle", NULL);
+  gint preset = -1;
+  g_object_get (e, "preset", &preset, NULL);
+  fail_unless_equals_int (preset, 0);
+  gst_util_set_object_arg (G_OBJECT (e), "preset", "realtime");
+  g_object_get (e, "preset", &preset, NULL);
+  fail_unless_equals_int (preset, 1);
+  gst_object_unref (e);
+
+  fail_unless (tiling_warnings ("task", 0, "preset", 1, NULL) == NULL);
+  expect_warning (tiling_warnings ("task", 1, "preset", 1, NULL),
+      "No realtime model for task dehaze", "using its quality model");
+  gchar *dir = g_strdup (g_getenv ("IRCONSTYLE_MODEL_DIR"));
+  fail_unless (dir != NULL);
+  gchar *dehaze = g_build_filename (dir, "dehaze.safetensors", NULL);
+  fail_unless (tiling_warnings ("model", dehaze, "preset", 1, NULL) == NULL);
+  g_free (dehaze);
+  g_free (dir);
+}
+GST_END_TEST;
+
 /* Tiling settings the runner cannot take as given are said, with what the
  * element does instead, never silently: an overlap of half the tile or
  * more, an attention window wider than the tiles or (asked for) the frame. */
@@ -809,6 +836,7 @@ irconstyle_suite (void)
   tcase_add_test (tc, test_temporal_resets);
   tcase_add_test (tc, test_temporal_formats);
   tcase_add_test (tc, test_tiling_warnings);
+  tcase_add_test (tc, test_preset);
   return s;
 }
 
