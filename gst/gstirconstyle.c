@@ -18,7 +18,7 @@ GST_DEBUG_CATEGORY_STATIC (gst_irconstyle_debug);
 #define DEFAULT_BACKEND GST_IRCONSTYLE_BACKEND_AUTO
 #define DEFAULT_DEVICE -1
 #define DEFAULT_TILE_SIZE 512
-#define DEFAULT_TILE_OVERLAP 32
+#define DEFAULT_TILE_OVERLAP 48
 #define DEFAULT_SCENE_THRESHOLD 0.3f
 #define DEFAULT_STYLE_INTERVAL 0
 #define DEFAULT_THREADS 0
@@ -41,6 +41,7 @@ enum
   PROP_THREADS,
   PROP_FP16,
   PROP_TLC_WINDOW,
+  PROP_PER_FRAME_ATTENTION,
   PROP_BACKEND_IN_USE,
   PROP_FRAMES_PROCESSED,
   PROP_SCENES_DETECTED,
@@ -67,6 +68,7 @@ struct _GstIrconstyle
   gint threads;
   gboolean fp16;
   gint tlc_window;              /* 0 = the model's, -1 = global, N pixels */
+  gboolean per_frame_attention;
   gboolean reload;              /* task, preset or model changed */
   gboolean reconfigure;         /* a runner setting changed */
   guint64 frames_processed;
@@ -362,6 +364,7 @@ configure_runner (GstIrconstyle * self, const GstVideoInfo * info)
   p.threads = self->threads;
   p.vulkan_fp16 = self->fp16;
   p.tlc_window = self->tlc_window;
+  p.per_frame_attention = self->per_frame_attention;
   self->reconfigure = FALSE;
   p.detector = self->detector;
   for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
@@ -713,6 +716,10 @@ gst_irconstyle_set_property (GObject * object, guint prop_id, const GValue * val
       self->tlc_window = g_value_get_int (value);
       self->reconfigure = TRUE;
       break;
+    case PROP_PER_FRAME_ATTENTION:
+      self->per_frame_attention = g_value_get_boolean (value);
+      self->reconfigure = TRUE;
+      break;
     case PROP_TILE_SIZE:
       self->tile_size = g_value_get_int (value);
       self->reconfigure = TRUE;
@@ -771,6 +778,9 @@ gst_irconstyle_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_TLC_WINDOW:
       g_value_set_int (value, self->tlc_window);
+      break;
+    case PROP_PER_FRAME_ATTENTION:
+      g_value_set_boolean (value, self->per_frame_attention);
       break;
     case PROP_TILE_SIZE:
       g_value_set_int (value, self->tile_size);
@@ -880,9 +890,11 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
           "with a warning", 0, 16384, DEFAULT_TILE_SIZE, rw));
   g_object_class_install_property (gobject_class, PROP_TILE_OVERLAP,
       g_param_spec_int ("tile-overlap", "Tile overlap",
-          "Pixels of context added around each tile and blended with its neighbours "
-          "(rounded up to a multiple of 8). Half the tile size or more is cut to the "
-          "largest multiple of 8 below half the tile, with a warning",
+          "Pixels of context added around each tile (rounded up to a multiple of 8); "
+          "neighbouring tiles are blended over its inner half. The default, 48, makes "
+          "tiles of the global-pool models (derain) agree with the untiled frame within "
+          "1/255 at 720p (32 left 2/255 on a few pixels). Half the tile size or more is "
+          "cut to the largest multiple of 8 below half the tile, with a warning",
           0, 1024, DEFAULT_TILE_OVERLAP, rw));
   g_object_class_install_property (gobject_class, PROP_TLC_WINDOW,
       g_param_spec_int ("tlc-window", "Attention (TLC) window",
@@ -891,9 +903,18 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
           "metadata (each bundled model's was chosen by measurement; set a file's with "
           "pipelines/model-metadata.py MODEL --set tlc_window=N or =global), else 1.5x "
           "the patch it was trained on, else the global pool, as the paper authors run "
-          "their checkpoints. -1 = the global pool: the whole frame, or each tile when "
-          "tiling. N = a window of N pixels (NAFNet's TLC), which lets tiles agree",
+          "their checkpoints. -1 = the global pool: over the whole frame, once per scene "
+          "(see per-frame-attention). N = a window of N pixels (NAFNet's TLC)",
           -1, 16384, DEFAULT_TLC_WINDOW, rw));
+  g_object_class_install_property (gobject_class, PROP_PER_FRAME_ATTENTION,
+      g_param_spec_boolean ("per-frame-attention", "Per-frame attention",
+          "With the global pool (derain, and checkpoints without a window): FALSE pools "
+          "the channel attention once per scene, at its style pass, over the whole frame "
+          "(seen at most 512 px on its longer side), and every tile of every frame of the "
+          "scene takes it, so that tiles agree with each other and with the untiled frame; "
+          "TRUE pools every frame, and every tile over itself (tiles then disagree at their "
+          "seams). Frames up to 512 px restore alike either way on a scene's first frame",
+          FALSE, rw));
   g_object_class_install_property (gobject_class, PROP_SCENE_THRESHOLD,
       g_param_spec_float ("scene-threshold", "Scene threshold",
           "Change between frames above which a new scene starts and the style code is "

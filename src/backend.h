@@ -40,6 +40,14 @@ struct irc_backend {
    * paper), k > 0 pools each pixel's k x k neighbourhood as NAFNet's TLC
    * does (windows clamped inside the image; global when k covers it). */
   int sca_window;
+  /* The scene's attention (irc_net_set_attention), for the next nafblock()
+   * call, set by the net: when @sca_means is set the block takes these c
+   * per-channel means as its pool instead of pooling its own input; when
+   * @sca_means_out is set it writes the means it pooled there. Both lie in
+   * the activation arena (uploaded / downloaded by the net), both only
+   * with a global pool (sca_window 0). */
+  const float *sca_means;
+  float *sca_means_out;
   irc_status (*prepare) (irc_backend *be, irc_error *err);
   void (*free) (irc_backend *be);
   /* Dense convolution (k 1 or 3, stride 1 or 2, padding k/2), dst->c outputs;

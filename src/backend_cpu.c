@@ -357,8 +357,10 @@ cpu_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
       double acc = 0;
       for (long i = 0; i < n_bands; i++)
         acc += sums[i * c + k];
-      mean[k] = (float) (acc / (double) plane);
+      mean[k] = be->sca_means ? be->sca_means[k] : (float) (acc / (double) plane);
     }
+    if (be->sca_means_out)
+      memcpy (be->sca_means_out, mean, (size_t) c * sizeof (float));
     for (int o = 0; o < c; o++) {
       double acc = bw->sca_b[o];
       for (int k = 0; k < c; k++)

@@ -83,6 +83,10 @@ ref_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
       g[i] *= smap[i];
   } else {
     irc_ref_channel_mean (mean, g, c, hw);
+    if (be->sca_means)
+      memcpy (mean, be->sca_means, (size_t) c * sizeof (float));
+    if (be->sca_means_out)
+      memcpy (be->sca_means_out, mean, (size_t) c * sizeof (float));
     irc_ref_linear (s, mean, c, c, bw->sca_w, bw->sca_b);
     irc_ref_scale_channels (g, c, hw, s);
   }

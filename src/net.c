@@ -23,6 +23,12 @@ struct irc_net {
   /* the scene's latent code and what is derived from it */
   float *code1, *code2, *qv, *fusion_w, *pooled;
   int have_code;
+  /* the scene's attention: every NAFBlock's pooled channel means, in the
+   * order the blocks run (irc_net_attention_size() floats) */
+  float *attention;
+  size_t attention_size;
+  int attention_fixed;           /* restores take @attention as the blocks' pools */
+  int attention_record;          /* the next restore writes its pools into @attention */
   int fea_h[3], fea_w[3];        /* of the last encoder run */
 };
 
@@ -99,6 +105,18 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
   const size_t C = (size_t) cfg->dim, ew = (size_t) cfg->enc_width, code = (size_t) cfg->code;
   /* the U-Net's buffers are left empty on an encoder-only net */
   const size_t u = n->encoder_only ? 0 : 1;
+  /* a scene attention only where the blocks pool globally */
+  n->attention_size = 0;
+  if (!n->encoder_only && n->tlc_window == 0) {
+    const irc_weights *w = &model->w;
+    const irc_nafblock_w *lists[7] = {w->left[0], w->left[1], w->left[2], w->bottom,
+      w->right[0], w->right[1], w->right[2]};
+    const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
+      cfg->right[0], cfg->right[1], cfg->right[2]};
+    for (int l = 0; l < 7; l++)
+      for (int i = 0; i < counts[l]; i++)
+        n->attention_size += (size_t) lists[l][i].c;
+  }
   struct {
     float **slot;
     size_t count;
@@ -110,7 +128,7 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     {&n->x4, u * 4 * C * l3}, {&n->b, u * 3 * C * l3}, {&n->r3, u * 4 * C * l2},
     {&n->r2, u * 3 * C * l1}, {&n->r1, u * 2 * C * l0}, {&n->out, u * 3 * l0},
     {&n->code1, code}, {&n->code2, code}, {&n->qv, 4 * C}, {&n->fusion_w, 3 * C * 4 * C},
-    {&n->pooled, 16 * ew},
+    {&n->pooled, 16 * ew}, {&n->attention, n->attention_size},
   };
   size_t total = 0;
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
@@ -305,15 +323,24 @@ encode_head (irc_net *n, irc_error *err)
   return apply_code (n, err);
 }
 
-/* The blocks of one U-Net level (0 = full resolution). */
+/* The blocks of one U-Net level (0 = full resolution); *@att is where the
+ * next block's means lie in the scene attention. */
 static void
-run_blocks (irc_net *n, int level, irc_tensor x, const irc_nafblock_w *blocks, int count)
+run_blocks (irc_net *n, int level, irc_tensor x, const irc_nafblock_w *blocks, int count,
+    size_t *att)
 {
   irc_backend *be = n->be;
   be->sca_window = n->tlc_window > 0 ? (n->tlc_window >> level > 0 ? n->tlc_window >> level : 1)
       : 0;
-  for (int i = 0; i < count; i++)
+  for (int i = 0; i < count; i++) {
+    float *means = n->attention_size ? n->attention + *att : NULL;
+    be->sca_means = n->attention_fixed && !be->measuring ? means : NULL;
+    be->sca_means_out = n->attention_record && !be->measuring ? means : NULL;
     be->nafblock (be, x, &blocks[i]);
+    *att += (size_t) blocks[i].c;
+  }
+  be->sca_means = NULL;
+  be->sca_means_out = NULL;
 }
 
 /* The U-Net guided by the cached code and the encoder's feature maps. */
@@ -331,10 +358,11 @@ run_unet (irc_net *n, int hp, int wp)
   irc_tensor x3 = view (n->x3, 3 * C, h[2], wd[2]);
   irc_tensor x4 = view (n->x4, 4 * C, h[3], wd[3]);
   irc_tensor lv[4] = {x1, x2, x3, x4};
+  size_t att = 0;   /* the blocks' means lie in the scene attention in the order they run */
 
   be->conv (be, x1, in, w->pre_w, NULL, 3, 1, 0, NULL);
   for (int l = 0; l < 3; l++) {
-    run_blocks (n, l, lv[l], w->left[l], cfg->left[l]);
+    run_blocks (n, l, lv[l], w->left[l], cfg->left[l], &att);
     /* the next level is cat(unshuffle(DC(x)), AffineTransform(fea)) */
     irc_tensor main = irc_tensor_slice (lv[l + 1], 0, lv[l].c);
     irc_tensor inj = irc_tensor_slice (lv[l + 1], lv[l].c, C);
@@ -342,7 +370,7 @@ run_unet (irc_net *n, int hp, int wp)
     be->down (be, main, lv[l], w->dc_w[l]);
     be->conv (be, inj, fea, w->at_w[l], NULL, 1, 1, 1, NULL);
   }
-  run_blocks (n, 3, x4, w->bottom, cfg->bottom);
+  run_blocks (n, 3, x4, w->bottom, cfg->bottom, &att);
   irc_tensor b = view (n->b, 3 * C, h[3], wd[3]);
   be->conv (be, b, x4, n->fusion_w, NULL, 1, 1, 0, NULL);
 
@@ -350,11 +378,11 @@ run_unet (irc_net *n, int hp, int wp)
   irc_tensor r2 = view (n->r2, 3 * C, h[1], wd[1]);
   irc_tensor r1 = view (n->r1, 2 * C, h[0], wd[0]);
   be->up (be, r3, b, x3, w->uc_up_w[2], w->uc_down_w[2]);
-  run_blocks (n, 2, r3, w->right[2], cfg->right[2]);
+  run_blocks (n, 2, r3, w->right[2], cfg->right[2], &att);
   be->up (be, r2, r3, x2, w->uc_up_w[1], w->uc_down_w[1]);
-  run_blocks (n, 1, r2, w->right[1], cfg->right[1]);
+  run_blocks (n, 1, r2, w->right[1], cfg->right[1], &att);
   be->up (be, r1, r2, x1, w->uc_up_w[0], w->uc_down_w[0]);
-  run_blocks (n, 0, r1, w->right[0], cfg->right[0]);
+  run_blocks (n, 0, r1, w->right[0], cfg->right[0], &att);
   irc_tensor o = view (n->out, 3, hp, wp);
   be->conv (be, o, r1, w->fin_w, NULL, 3, 1, 0, &in);
 }
@@ -410,13 +438,17 @@ irc_net_set_code (irc_net *n, const float *code2, irc_error *err)
 
 static irc_status
 restore (irc_net *n, float *dst, const float *src, int width, int height, int with_code,
-    irc_error *err)
+    float *means_out, irc_error *err)
 {
   irc_status st = check_frame (n, src, width, height, err);
   if (st != IRC_OK)
     return st;
-  if (!dst)
+  if (!dst && !means_out)
     return irc_fail (err, IRC_ERR_INVALID, "no output image given");
+  if (means_out && !n->attention_size)
+    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net has no scene attention to record: %s",
+        n->encoder_only ? "it was created encoder-only"
+        : "its NAFBlocks pool in windows (TLC), not over the whole frame");
   if (n->encoder_only)
     return irc_fail (err, IRC_ERR_INVALID, "this net was created encoder-only");
   if (with_code && !n->have_code)
@@ -428,8 +460,57 @@ restore (irc_net *n, float *dst, const float *src, int width, int height, int wi
   encode_stages123 (n, pad8 (height), pad8 (width));
   if (!with_code && (st = encode_head (n, err)) != IRC_OK)
     return st;
+  /* recording pools this frame, whatever attention was fixed, and leaves
+   * what it pooled as the net's attention */
+  n->attention_record = means_out != NULL;
   run_unet (n, pad8 (height), pad8 (width));
-  return crop_output (n, dst, width, height, err);
+  n->attention_record = 0;
+  if (means_out) {
+    st = sync_down (n, n->attention, n->attention_size, err);
+    if (st != IRC_OK)
+      return st;
+    memcpy (means_out, n->attention, n->attention_size * sizeof (float));
+  }
+  return dst ? crop_output (n, dst, width, height, err) : IRC_OK;
+}
+
+size_t
+irc_net_attention_size (const irc_net *n)
+{
+  return n ? n->attention_size : 0;
+}
+
+irc_status
+irc_net_restore_recording (irc_net *n, float *dst, const float *src, int width, int height,
+    int with_code, float *means, irc_error *err)
+{
+  if (!means)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_net_restore_recording: nowhere to record");
+  if (with_code && !n->have_code)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "no style code yet: run irc_net_encode() or irc_net_set_code() first");
+  const int fixed = n->attention_fixed;
+  n->attention_fixed = 0;
+  irc_status st = restore (n, dst, src, width, height, with_code, means, err);
+  n->attention_fixed = fixed && st == IRC_OK;
+  return st;
+}
+
+irc_status
+irc_net_set_attention (irc_net *n, const float *means, irc_error *err)
+{
+  if (!means) {
+    n->attention_fixed = 0;
+    return IRC_OK;
+  }
+  if (!n->attention_size)
+    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net has no scene attention to fix: %s",
+        n->encoder_only ? "it was created encoder-only"
+        : "its NAFBlocks pool in windows (TLC), not over the whole frame");
+  memmove (n->attention, means, n->attention_size * sizeof (float));
+  irc_status st = sync_up (n, n->attention, n->attention_size, err);
+  n->attention_fixed = st == IRC_OK;
+  return st;
 }
 
 const float *
@@ -442,12 +523,12 @@ irc_status
 irc_net_restore_with_code (irc_net *n, float *dst, const float *src, int width, int height,
     irc_error *err)
 {
-  return restore (n, dst, src, width, height, 1, err);
+  return restore (n, dst, src, width, height, 1, NULL, err);
 }
 
 irc_status
 irc_net_restore (irc_net *n, float *dst, const float *src, int width, int height,
     irc_error *err)
 {
-  return restore (n, dst, src, width, height, 0, err);
+  return restore (n, dst, src, width, height, 0, NULL, err);
 }

@@ -31,6 +31,13 @@ struct irc_runner {
   irc_net *route_style[IRC_DEGRADATION_KINDS];  /* its whole-frame encoder when tiling */
   int active;                   /* what restores this scene: -1, a kind, IRC_ROUTE_CLEAN */
   irc_degradation degradation;  /* the scene's reading */
+  /* the scene attention (irc_runner_params.per_frame_attention) */
+  int att_w, att_h;             /* the view it is pooled on; 0: no network has one */
+  float *att_view;              /* the shrunk frame, NULL when the view is the frame */
+  float *att_means;             /* room for the largest network's attention */
+  size_t att_size;
+  irc_net *att_net;             /* pools for the runner's model when its own net is too small */
+  irc_net *route_att[IRC_DEGRADATION_KINDS];    /* the same for each route */
   char warning[1024];           /* settings not honoured as given, or "" */
 };
 
@@ -39,10 +46,14 @@ runner_destroy (irc_runner *r)
 {
   irc_net_free (&r->net);
   irc_net_free (&r->style_net);
+  irc_net_free (&r->att_net);
+  free (r->att_view);
+  free (r->att_means);
   irc_detector_free (&r->det);
   for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
     irc_net_free (&r->route_net[k]);
     irc_net_free (&r->route_style[k]);
+    irc_net_free (&r->route_att[k]);
   }
   free (r->rgb);
   free (r->acc);
@@ -150,6 +161,8 @@ window_warnings (irc_runner *r, int window)
 }
 
 static irc_status setup_routing (irc_runner *r, irc_error *err);
+static irc_status attention_setup (irc_runner *r, const irc_model *model, irc_net *net,
+    const irc_net_params *np, irc_net **att_net, irc_error *err);
 
 irc_status
 irc_runner_new (const irc_model *model, const irc_runner_params *params, irc_runner **out,
@@ -228,6 +241,8 @@ irc_runner_new (const irc_model *model, const irc_runner_params *params, irc_run
   np.tlc_window = tlc_window_for (model, p->tlc_window);
   window_warnings (r, np.tlc_window);
   irc_status st = irc_net_new (model, r->region_w, r->region_h, &np, &r->net, err);
+  if (st == IRC_OK)
+    st = attention_setup (r, model, r->net, &np, &r->att_net, err);
   if (st == IRC_OK && r->tiled) {
     np.encoder_only = 1;
     st = irc_net_new (model, W, H, &np, &r->style_net, err);
@@ -271,19 +286,59 @@ irc_runner_warning (const irc_runner *r)
 }
 
 /* Weight of a region's pixel at distance @d from its start and @e from its
- * end along one side: 1 inside, ramping down over the context towards a
- * side that has a neighbour, so neighbouring tiles fade into each other. */
+ * end along one side: 1 inside; towards a side that has a neighbour, 0 over
+ * the outer half of the context and ramping up over the inner half, so that
+ * neighbouring tiles fade into each other and no tile's output is taken
+ * where it had less than half its context (its least reliable pixels:
+ * taking them even at a small weight put seams of several levels into
+ * frames of trained models). */
 static float
 ramp (int d, int e, int has_before, int has_after, int ctx)
 {
+  const int half = ctx / 2;
   float w = 1.0f;
   if (has_before && d < ctx)
-    w = (d + 0.5f) / ctx;
+    w = d < half ? 0.0f : (d - half + 0.5f) / (ctx - half);
   if (has_after && e < ctx) {
-    const float v = (e + 0.5f) / ctx;
+    const float v = e < half ? 0.0f : (e - half + 0.5f) / (ctx - half);
     w = v < w ? v : w;
   }
   return w;
+}
+
+/* Readies the scene attention of @net (of @model): the view's buffers, and
+ * a network that can pool on the view when @net's region is smaller than
+ * it (into *@att_net). Nothing when attention is per frame or @net pools
+ * in windows. */
+static irc_status
+attention_setup (irc_runner *r, const irc_model *model, irc_net *net,
+    const irc_net_params *np, irc_net **att_net, irc_error *err)
+{
+  const irc_runner_params *p = &r->p;
+  const size_t size = irc_net_attention_size (net);
+  if (p->per_frame_attention || size == 0)
+    return IRC_OK;
+  if (r->att_w == 0) {
+    const int f = irc_box_shrink (NULL, p->width, p->height, IRC_RUNNER_ATTENTION_SIDE, NULL,
+        &r->att_w, &r->att_h);
+    if (f > 1 && !(r->att_view = malloc ((size_t) 3 * r->att_w * r->att_h * sizeof (float))))
+      return irc_fail (err, IRC_ERR_NOMEM, "runner: out of memory for the attention's view");
+    if (f <= 1) {
+      r->att_w = p->width;
+      r->att_h = p->height;
+    }
+  }
+  if (size > r->att_size) {
+    free (r->att_means);
+    if (!(r->att_means = calloc (size, sizeof (float))))
+      return irc_fail (err, IRC_ERR_NOMEM, "runner: out of memory for the scene attention");
+    r->att_size = size;
+  }
+  if (r->region_w >= r->att_w && r->region_h >= r->att_h)
+    return IRC_OK;   /* the per-frame network pools on the view itself */
+  irc_net_params ap = *np;
+  ap.encoder_only = 0;
+  return irc_net_new (model, r->att_w, r->att_h, &ap, att_net, err);
 }
 
 /* The detector and the routes' networks, allocated with the runner's. */
@@ -312,6 +367,8 @@ setup_routing (irc_runner *r, irc_error *err)
     np.tlc_window = tlc_window_for (m, p->tlc_window);
     window_warnings (r, np.tlc_window);
     st = irc_net_new (m, r->region_w, r->region_h, &np, &r->route_net[k], err);
+    if (st == IRC_OK)
+      st = attention_setup (r, m, r->route_net[k], &np, &r->route_att[k], err);
     if (st == IRC_OK && r->tiled) {
       np.encoder_only = 1;
       st = irc_net_new (m, p->width, p->height, &np, &r->route_style[k], err);
@@ -369,6 +426,29 @@ style_pass (irc_runner *r, int *coded, irc_error *err)
       st = irc_net_set_code (r->net, irc_net_code (r->style_net), err);
     *coded = st == IRC_OK;
   }
+  return st;
+}
+
+/* Pools the scene's attention for @net (whose code is set) on the view of
+ * the frame, through @pool (@net itself, or a network of the same model
+ * large enough for the view), and fixes it in @net. */
+static irc_status
+pool_scene_attention (irc_runner *r, irc_net *net, irc_net *pool, irc_error *err)
+{
+  const float *view = r->rgb;
+  if (r->att_view) {
+    int w, h;
+    irc_box_shrink (r->rgb, r->p.width, r->p.height, IRC_RUNNER_ATTENTION_SIDE, r->att_view,
+        &w, &h);
+    view = r->att_view;
+  }
+  irc_status st = IRC_OK;
+  if (pool != net)
+    st = irc_net_set_code (pool, irc_net_code (net), err);
+  if (st == IRC_OK)
+    st = irc_net_restore_recording (pool, NULL, view, r->att_w, r->att_h, 1, r->att_means, err);
+  if (st == IRC_OK)
+    st = irc_net_set_attention (net, r->att_means, err);
   return st;
 }
 
@@ -439,16 +519,35 @@ irc_runner_process (irc_runner *r, const irc_frame *in, irc_frame *out,
   }
   if (cut)
     r->stats.scenes++;
-  irc_net *net = r->active >= 0 && r->active < IRC_DEGRADATION_KINDS
-      ? r->route_net[r->active] : r->net;
-  if (r->active == IRC_ROUTE_CLEAN)
+  const int routed = r->active >= 0 && r->active < IRC_DEGRADATION_KINDS;
+  irc_net *net = routed ? r->route_net[r->active] : r->net;
+  irc_net *pool = routed ? r->route_att[r->active] : r->att_net;
+  const int scene_attention = r->att_w > 0 && irc_net_attention_size (net) > 0
+      && r->active != IRC_ROUTE_CLEAN;
+  if (style && scene_attention && !pool)
+    pool = net;
+  if (r->active == IRC_ROUTE_CLEAN) {
     st = IRC_OK;   /* a clean scene: the frame goes back as it came */
-  else if (r->tiled)
-    st = run_tiles (r, net, err);
-  else if (style && !coded)   /* the whole frame at once: the encoder runs once for both */
-    st = irc_net_restore (net, r->rgb, r->rgb, W, H, err);
-  else
-    st = irc_net_restore_with_code (net, r->rgb, r->rgb, W, H, err);
+  } else if (style && !coded && scene_attention && !r->att_view) {
+    /* the view is the frame: one pass computes the code, pools the
+     * attention and restores, as a still image is restored */
+    st = irc_net_restore_recording (net, r->rgb, r->rgb, W, H, 0, r->att_means, err);
+    if (st == IRC_OK)
+      st = irc_net_set_attention (net, r->att_means, err);
+  } else {
+    if (style && !coded && scene_attention)
+      st = irc_net_encode (net, r->rgb, W, H, NULL, err);
+    if (st == IRC_OK && style && scene_attention)
+      st = pool_scene_attention (r, net, pool, err);
+    if (st != IRC_OK)
+      ;
+    else if (r->tiled)
+      st = run_tiles (r, net, err);
+    else if (style && !coded && !scene_attention)   /* the encoder runs once for both */
+      st = irc_net_restore (net, r->rgb, r->rgb, W, H, err);
+    else
+      st = irc_net_restore_with_code (net, r->rgb, r->rgb, W, H, err);
+  }
   if (st != IRC_OK)
     return st;
   st = irc_frame_from_float (out, r->rgb, W, H, p->format, p->matrix, p->full_range, in, err);

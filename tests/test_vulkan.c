@@ -524,6 +524,90 @@ test_tlc (void)
   return fails;
 }
 
+/* The scene attention (irc_net_restore_recording / irc_net_set_attention)
+ * on every backend: recording restores as a plain restore does; the
+ * recorded attention fixed restores the same frame as pooling it did; a
+ * crop restored with the frame's attention agrees across backends; a
+ * windowed (TLC) net has none and says so. */
+static int
+test_scene_attention (void)
+{
+  char path[1024];
+  snprintf (path, sizeof path, "%s/golden/infer_small.safetensors", test_data_dir ());
+  irc_model_load_params lp = IRC_MODEL_LOAD_DEFAULTS;
+  lp.ignore_prefix = "golden.";
+  irc_model *model = NULL;
+  irc_error err = {0};
+  CHECK (irc_model_load (path, &lp, &model, &err) == IRC_OK);
+  const int w = 61, h = 45, cw = 33, ch = 29, cx = 17, cy = 9;
+  const size_t n = (size_t) 3 * w * h, cn = (size_t) 3 * cw * ch;
+  float *img = malloc (n * sizeof (float)), *crop = malloc (cn * sizeof (float));
+  float *live = malloc (n * sizeof (float)), *rec = malloc (n * sizeof (float));
+  float *fixed = malloc (n * sizeof (float)), *crops[4] = {NULL};
+  for (size_t i = 0; i < n; i++)
+    img[i] = rnd () + 0.5f;
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < ch; y++)
+      memcpy (crop + ((size_t) c * ch + y) * cw, img + ((size_t) c * h + cy + y) * w + cx,
+          (size_t) cw * sizeof (float));
+  const irc_backend_kind kinds[4] = {IRC_BACKEND_REFERENCE, IRC_BACKEND_CPU,
+    IRC_BACKEND_VULKAN, IRC_BACKEND_VULKAN};
+  const char *names[4] = {"reference", "cpu", "vulkan", "vulkan fp16"};
+  float *means[4] = {NULL};
+  size_t size = 0;
+  int fails = 0;
+  for (int k = 0; k < 4; k++) {
+    irc_net_params np = IRC_NET_DEFAULTS;
+    np.backend = kinds[k];
+    np.vulkan_fp16 = k == 3;
+    irc_net *net = NULL;
+    if (irc_net_new (model, w, h, &np, &net, &err) != IRC_OK) {
+      CHECK (k == 3 && lacks_fp16 (&err));
+      printf ("SKIP scene attention fp16: %s\n", err.message);
+      continue;
+    }
+    size = irc_net_attention_size (net);
+    CHECK (size > 0);
+    means[k] = malloc (size * sizeof (float));
+    crops[k] = malloc (cn * sizeof (float));
+    CHECK (irc_net_restore (net, live, img, w, h, &err) == IRC_OK);
+    CHECK (irc_net_restore_recording (net, rec, img, w, h, 0, means[k], &err) == IRC_OK);
+    CHECK (irc_net_set_attention (net, means[k], &err) == IRC_OK);
+    CHECK (irc_net_restore_with_code (net, fixed, img, w, h, &err) == IRC_OK);
+    CHECK (irc_net_restore_with_code (net, crops[k], crop, cw, ch, &err) == IRC_OK);
+    const double d_rec = max_abs_diff (live, rec, n), d_fix = max_abs_diff (live, fixed, n);
+    const double tol = k == 3 ? FP16_GOLDEN_TOL : GOLDEN_TOL;
+    printf ("scene attention, %s: recording vs plain %.2e, fixed vs pooled %.2e", names[k],
+        d_rec, d_fix);
+    fails += !(d_rec == 0.0) + !(d_fix <= tol);
+    if (k > 0 && means[0] && crops[0]) {
+      const double dm = max_abs_diff (means[0], means[k], size);
+      const double dc = max_abs_diff (crops[0], crops[k], cn);
+      printf ("; vs reference: means %.2e, crop %.2e", dm, dc);
+      fails += !(dm <= tol) + !(dc <= tol);
+    }
+    printf ("\n");
+    irc_net_free (&net);
+  }
+  /* a windowed net pools each pixel's neighbourhood: no scene attention */
+  irc_net_params np = IRC_NET_DEFAULTS;
+  np.backend = IRC_BACKEND_CPU;
+  np.tlc_window = 20;
+  irc_net *windowed = NULL;
+  CHECK (irc_net_new (model, w, h, &np, &windowed, &err) == IRC_OK);
+  CHECK (irc_net_attention_size (windowed) == 0);
+  CHECK (irc_net_set_attention (windowed, means[1], &err) == IRC_ERR_UNSUPPORTED);
+  CHECK (strstr (err.message, "windows (TLC)") != NULL);
+  CHECK (irc_net_restore_recording (windowed, rec, img, w, h, 0, means[1], &err)
+      == IRC_ERR_UNSUPPORTED);
+  irc_net_free (&windowed);
+  for (int k = 0; k < 4; k++)
+    free (means[k]), free (crops[k]);
+  free (img), free (crop), free (live), free (rec), free (fixed);
+  irc_model_free (&model);
+  return fails;
+}
+
 /* A tiny8 network with zero weights (norm scales one), for the tests of
  * the device's handling rather than of the maths; NULL (and a message) on
  * failure. */
@@ -706,6 +790,7 @@ main (int argc, char **argv)
   fails += test_golden_fp16 ("infer_small.safetensors");
   fails += test_golden_fp16 ("infer_medium.safetensors");
   fails += test_tlc ();
+  fails += test_scene_attention ();
   fails += test_fp16_unsupported ();
   fails += test_fallback ();
   fails += test_profile ();

@@ -288,6 +288,32 @@ irc_status irc_net_encode (irc_net *net, const float *src, int width, int height
 irc_status irc_net_restore_with_code (irc_net *net, float *dst, const float *src,
     int width, int height, irc_error *err);
 
+/** How many floats a net's scene attention has: every NAFBlock's pooled
+ * channel means (the simplified channel attention's input), in the order
+ * the blocks run. 0 when the blocks pool in windows (TLC, a tlc_window
+ * above 0) or the net is encoder-only: such a net has none. */
+size_t irc_net_attention_size (const irc_net *net);
+
+/** Restores @src as irc_net_restore() (@with_code 0) or
+ * irc_net_restore_with_code() (@with_code 1) would, with every NAFBlock
+ * pooling this frame, and writes what they pooled to @means
+ * (irc_net_attention_size() floats). @dst may be NULL when only the
+ * attention is wanted. The net's attention becomes the one recorded (and
+ * stays fixed if it was). A scene's attention, recorded once on a view of
+ * the whole frame, makes every tile of every frame of the scene pool alike,
+ * so that tiles agree with each other and with the whole frame. */
+irc_status irc_net_restore_recording (irc_net *net, float *dst, const float *src, int width,
+    int height, int with_code, float *means, irc_error *err);
+
+/** Fixes the attention of later restores to @means (as
+ * irc_net_restore_recording() wrote them, possibly by another net of the
+ * same model): the blocks take them as their pools instead of pooling each
+ * frame. NULL returns to pooling each frame. Fails on a net without scene
+ * attention (irc_net_attention_size() 0). The values are taken as given: a
+ * non-finite one gives what a frame pooling it would (the pixel formats
+ * clamp it to defined bytes). */
+irc_status irc_net_set_attention (irc_net *net, const float *means, irc_error *err);
+
 /** Sets the latent code (config.code floats) used by irc_net_restore_with_code(). */
 irc_status irc_net_set_code (irc_net *net, const float *code2, irc_error *err);
 

@@ -92,11 +92,25 @@ typedef struct {
   /** 1: a scene read as clean with at least @route_confidence skips the
    * network (the frame is converted to float and back, nothing else). */
   int route_clean;
+  /** 0 (the default): a model whose NAFBlocks pool over the whole frame
+   * (no TLC window) pools once per scene, at its style pass, on the frame
+   * shrunk to at most IRC_RUNNER_ATTENTION_SIDE px on its longer side, and
+   * every tile of every frame of the scene takes that attention
+   * (irc_net_set_attention): tiles agree with each other and with the
+   * untiled frame. 1: every frame, and every tile, pools over itself (tiles
+   * then disagree at their seams); a still image at most that size gets
+   * the same either way. */
+  int per_frame_attention;
 } irc_runner_params;
 
+/** The longer side of the view a scene's attention is pooled on: a whole
+ * factor shrink of larger frames (irc_box_shrink), near the scale the
+ * models are trained at, and within the default tile's network. */
+#define IRC_RUNNER_ATTENTION_SIDE 512
+
 #define IRC_RUNNER_DEFAULTS \
-  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_BACKEND_AUTO, -1, 0, 512, 32, 0.3f, 0, 0, 0, \
-    NULL, { NULL, NULL, NULL, NULL }, 0.3f, 0 }
+  { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_BACKEND_AUTO, -1, 0, 512, 48, 0.3f, 0, 0, 0, \
+    NULL, { NULL, NULL, NULL, NULL }, 0.3f, 0, 0 }
 
 typedef struct irc_runner irc_runner;
 

@@ -179,11 +179,25 @@ vk_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   if (local) {
     sca_local (vb, x, bw, fb, xa, u, t);
   } else {
-    chan_sum (vb, scratch (vb, t), c, plane, part);
+    /* the pool's partial sums, or the scene's means as the sums of a
+     * one-pixel plane (read through chan_sum, which gives them as fp32
+     * whatever the storage) */
+    size_t sums = chunks, pooled = plane;
+    if (be->sca_means) {
+      sums = chan_sum (vb, irc_vk_addr_of (vb, be->sca_means, c, "scene attention"), c, 1, part);
+      pooled = 1;
+    } else {
+      chan_sum (vb, scratch (vb, t), c, plane, part);
+    }
+    if (be->sca_means_out) {
+      irc_vk_args am = {.dst = irc_vk_addr_of (vb, be->sca_means_out, c, "pooled means"),
+          .src = scratch (vb, part), .cout = c, .n = pooled, .extra0 = sums};
+      irc_vk_dispatch (vb, IRC_VK_MEAN_FINAL, &am, 1, 1, 1);
+    }
     irc_vk_args a3 = {.dst = scratch (vb, w3), .src = scratch (vb, part), .src2 = fb->w3b,
         .wt = irc_vk_addr_of (vb, bw->sca_w, (size_t) c * c, "sca weight"),
-        .bias = irc_vk_addr_of (vb, bw->sca_b, c, "sca bias"), .cin = c, .n = plane,
-        .extra0 = chunks};
+        .bias = irc_vk_addr_of (vb, bw->sca_b, c, "sca bias"), .cin = c, .n = pooled,
+        .extra0 = sums};
     irc_vk_dispatch (vb, IRC_VK_SCA_FOLD, &a3, 1, 1, 1);
     irc_vk_args a4 = {.dst = xa, .src = scratch (vb, t), .wt = scratch (vb, w3),
         .bias = fb->b3b, .res = xa, .cin = c, .cout = c,
