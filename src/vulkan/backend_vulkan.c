@@ -174,7 +174,7 @@ vk_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
       .wt = irc_vk_addr_of (vb, bw->conv2_w, 2 * (size_t) c * 9, "conv2 weight"),
       .bias = irc_vk_addr_of (vb, bw->conv2_b, 2 * (size_t) c, "conv2 bias"),
       .cout = c, .ho = x.h, .wo = x.w};
-  irc_vk_dispatch (vb, IRC_VK_DWCONV_GATE, &a2, div_up (x.w, IRC_VK_CONV_TILE_W),
+  irc_vk_dispatch (vb, IRC_VK_DWCONV3X3_GATE, &a2, div_up (x.w, IRC_VK_CONV_TILE_W),
       div_up (x.h, IRC_VK_CONV_TILE_H), c);
   if (local) {
     sca_local (vb, x, bw, fb, xa, u, t);

@@ -18,11 +18,11 @@ static const uint32_t conv1x1_spv[] =
 static const uint32_t conv1x1_fp16_spv[] =
 #include "conv1x1_fp16.spv.h"
 ;
-static const uint32_t dwconv_gate_spv[] =
-#include "dwconv_gate.spv.h"
+static const uint32_t dwconv3x3_gate_spv[] =
+#include "dwconv3x3_gate.spv.h"
 ;
-static const uint32_t dwconv_gate_fp16_spv[] =
-#include "dwconv_gate_fp16.spv.h"
+static const uint32_t dwconv3x3_gate_fp16_spv[] =
+#include "dwconv3x3_gate_fp16.spv.h"
 ;
 static const uint32_t chan_sum_spv[] =
 #include "chan_sum.spv.h"
@@ -68,7 +68,7 @@ static const struct {
   [IRC_VK_CONV1_LN] = {"conv1x1 layernorm", SPV (conv1x1), {1}},
   [IRC_VK_CONV1_GATE] = {"conv1x1 gate", SPV (conv1x1), {2}},
   [IRC_VK_CONV1_CAT] = {"conv1x1 concat", SPV (conv1x1), {3}},
-  [IRC_VK_DWCONV_GATE] = {"dwconv_gate", SPV (dwconv_gate), {0}},
+  [IRC_VK_DWCONV3X3_GATE] = {"dwconv3x3_gate", SPV (dwconv3x3_gate), {0}},
   [IRC_VK_CHAN_SUM] = {"chan_sum", SPV (chan_sum), {0}},
   [IRC_VK_MEAN_FINAL] = {"mean_final", SPV (mean_final), {0}},
   [IRC_VK_SCA_FOLD] = {"sca_fold", SPV (sca_fold), {0}},

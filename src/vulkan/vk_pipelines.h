@@ -19,7 +19,7 @@ typedef struct {
 #define IRC_VK_FLAG_RESIDUAL 4u
 
 /* Work per workgroup, as the shaders define it. */
-#define IRC_VK_CONV_TILE_W 32    /* conv3x3, dwconv_gate: 32x8 pixels */
+#define IRC_VK_CONV_TILE_W 32    /* conv3x3, dwconv3x3_gate: 32x8 pixels */
 #define IRC_VK_CONV_TILE_H 8
 #define IRC_VK_OCB 8             /* output channels per invocation of the convs */
 #define IRC_VK_CONV1_TILE 256    /* conv1x1: pixels per workgroup */
@@ -36,7 +36,7 @@ typedef enum {
   IRC_VK_CONV1_LN,
   IRC_VK_CONV1_GATE,
   IRC_VK_CONV1_CAT,
-  IRC_VK_DWCONV_GATE,
+  IRC_VK_DWCONV3X3_GATE,
   IRC_VK_CHAN_SUM,
   IRC_VK_MEAN_FINAL,
   IRC_VK_SCA_FOLD,

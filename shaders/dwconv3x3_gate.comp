@@ -1,4 +1,4 @@
-/* dwconv_gate: NAFBlock's depthwise 3x3 (conv2, with bias) on 2C channels
+/* dwconv3x3_gate: NAFBlock's depthwise 3x3 (conv2, with bias) on 2C channels
  * followed by SimpleGate: out[k] = dw(in)[k] * dw(in)[k + C], C = cout; PX
  * pixels of a row per invocation, rows read as short vectors. */
 #version 450
