@@ -2,6 +2,7 @@
 #ifndef IRC_TESTS_COMMON_H
 #define IRC_TESTS_COMMON_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -30,6 +31,15 @@ test_shared_dir (void)
 {
   const char *d = getenv ("IRC_SHARED_DIR");
   return d && *d ? d : NULL;
+}
+
+/* The tests' one pseudo-random sequence (the Numerical Recipes LCG):
+ * advances *@state and returns it; callers take the high bits. */
+static inline uint32_t
+test_lcg (uint32_t *state)
+{
+  *state = *state * 1664525u + 1013904223u;
+  return *state;
 }
 
 #endif

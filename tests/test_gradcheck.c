@@ -32,7 +32,7 @@ static unsigned rng = 12345;
 static double
 urand (void)
 {
-  rng = rng * 1664525u + 1013904223u;
+  test_lcg (&rng);
   return (double) (rng >> 8) / 16777216.0 * 2 - 1;
 }
 
@@ -428,7 +428,7 @@ conv3_large (int n, int cin, int h, int w, int cout, int stride)
   const size_t vn[3] = {ni, nw, no};
   for (int k = 0; k < 3; k++)
     for (size_t i = 0; i < vn[k]; i++) {
-      rng = rng * 1664525u + 1013904223u;
+      test_lcg (&rng);
       v[k][i] = (double) (rng >> 8) / 16777216.0 - 0.5;
     }
   for (size_t i = 0; i < ni; i++)

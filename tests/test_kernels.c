@@ -16,7 +16,7 @@ static unsigned seed = 12345;
 static float
 rnd (void)
 {
-  seed = seed * 1664525u + 1013904223u;
+  test_lcg (&seed);
   return (seed >> 8) / 16777216.0f - 0.5f;
 }
 

@@ -43,7 +43,7 @@ make_image (float *rgb, int w, int h, unsigned seed)
   for (int c = 0; c < 3; c++)
     for (int y = 0; y < h; y++)
       for (int x = 0; x < w; x++) {
-        seed = seed * 1664525u + 1013904223u;
+        test_lcg (&seed);
         int v = 20 + (x * 5 + y * 3 + c * 30) % 130 + (int) ((seed >> 24) % 40)
             + ((x / 4 + y / 4) % 2) * 20;
         rgb[((size_t) c * h + y) * w + x] = (float) v / 255.0f;

@@ -16,7 +16,7 @@ fill (void *user, const char *name, float *data, size_t count)
 {
   unsigned *s = user;
   for (size_t i = 0; i < count; i++) {
-    *s = *s * 1664525u + 1013904223u;
+    test_lcg (s);
     data[i] = ((*s >> 8) / 16777216.0f - 0.5f) * 0.1f;
   }
   if (strstr (name, "running_var"))

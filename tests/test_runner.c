@@ -25,7 +25,7 @@ static irc_backend_kind backend = IRC_BACKEND_CPU;
 static unsigned
 next (void)
 {
-  seed = seed * 1664525u + 1013904223u;
+  test_lcg (&seed);
   return seed >> 8;
 }
 
@@ -162,11 +162,11 @@ scene_texture (float *tex, int w, int h, unsigned s)
   float cx[12], cy[12], rad[12], col[12][3];
   unsigned st = s;
   for (int i = 0; i < 12; i++) {
-    st = st * 1664525u + 1013904223u; cx[i] = (st >> 8) % w;
-    st = st * 1664525u + 1013904223u; cy[i] = (st >> 8) % h;
-    st = st * 1664525u + 1013904223u; rad[i] = 8 + (st >> 8) % (w / 3);
+    test_lcg (&st); cx[i] = (st >> 8) % w;
+    test_lcg (&st); cy[i] = (st >> 8) % h;
+    test_lcg (&st); rad[i] = 8 + (st >> 8) % (w / 3);
     for (int c = 0; c < 3; c++) {
-      st = st * 1664525u + 1013904223u;
+      test_lcg (&st);
       col[i][c] = ((st >> 8) % 1000) / 1000.0f;
     }
   }

@@ -490,7 +490,7 @@ test_half (void)
    * spread of bit patterns covering every exponent */
   uint32_t s = 12345;
   for (int i = 0; i < 2000000; i++) {
-    s = s * 1664525u + 1013904223u;
+    test_lcg (&s);
     uint32_t u = s ^ (s >> 7);
     float f;
     memcpy (&f, &u, 4);
@@ -667,7 +667,7 @@ test_mutations (void)
     size_t n = b.n;
     int edits = 1 + it % 4;
     for (int e = 0; e < edits; e++) {
-      s = s * 1664525u + 1013904223u;
+      test_lcg (&s);
       size_t pos = (s >> 8) % n;
       static const char pool[] = "{}[]\",:0123456789-. eE\\u";
       m[pos] = (s & 1) ? (unsigned char) pool[(s >> 1) % (sizeof pool - 1)]

@@ -38,9 +38,9 @@ make (float *rgb, unsigned char *mask, int i, float pan, int rain, float sigma, 
   unsigned s = 99u + 131u * (unsigned) i;
   memset (mask, 0, PLANE);
   for (int k = 0; k < rain; k++) {
-    s = s * 1664525u + 1013904223u;
+    test_lcg (&s);
     const int sx = (int) ((s >> 8) % W);
-    s = s * 1664525u + 1013904223u;
+    test_lcg (&s);
     const int sy = (int) ((s >> 8) % (H - 6));
     for (int j = 0; j < 6; j++)
       mask[(sy + j) * W + sx] = 1;
@@ -54,7 +54,7 @@ make (float *rgb, unsigned char *mask, int i, float pan, int rain, float sigma, 
         float n = 0;
         if (sigma > 0) {
           for (int k = 0; k < 4; k++) {
-            s = s * 1664525u + 1013904223u;
+            test_lcg (&s);
             n += (float) ((s >> 8) & 0xffff) / 65535.0f - 0.5f;
           }
           n *= sigma * 1.732f;   /* the sum of 4 uniforms has variance 1/3 */

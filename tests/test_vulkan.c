@@ -50,7 +50,7 @@ lacks_fp16 (const irc_error *err)
 static float
 rnd (void)
 {
-  rng = rng * 1664525u + 1013904223u;
+  test_lcg (&rng);
   return (rng >> 8) / 16777216.0f - 0.5f;
 }
 
