@@ -141,12 +141,12 @@ gst_irconstyle_preset_get_type (void)
 {
   static GType type = 0;
   static const GEnumValue values[] = {
-    {GST_IRCONSTYLE_PRESET_QUALITY, "The full-size models (lite16: 1.2 M parameters, "
-          "36 k MAC per pixel; about 2.5 frames/s at 640x360 on 2 CPU cores)", "quality"},
-    {GST_IRCONSTYLE_PRESET_REALTIME, "Small models for live video on a CPU, where the task "
-          "has one (derain: 0.1 M parameters, 11 k MAC per pixel; about 8 frames/s at "
-          "640x360 on 2 CPU cores); other tasks keep their quality model, with a warning",
-        "realtime"},
+    {GST_IRCONSTYLE_PRESET_QUALITY, "The full-size models (lite16: 1.66 M parameters, "
+          "76 k MAC per pixel; about 2.5 frames/s at 640x360 on 2 CPU cores)", "quality"},
+    {GST_IRCONSTYLE_PRESET_REALTIME, "Smaller, faster models where the task has one "
+          "(derain: 0.41 M parameters, 19 k MAC per pixel; about 7.5 frames/s at 640x360 on "
+          "2 CPU cores, for less of the quality gain: MODELS.md); other tasks keep their "
+          "quality model, with a warning", "realtime"},
     {0, NULL, NULL},
   };
   if (g_once_init_enter (&type))
