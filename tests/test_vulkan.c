@@ -482,8 +482,9 @@ test_golden_fp16 (const char *name)
 
 /* TLC windows through the whole network: Vulkan (fp32 storage, then fp16)
  * against the CPU backend. */
-static int
-test_tlc (void)
+/* The small golden network (tests/data/golden/infer_small.safetensors). */
+static irc_model *
+golden_small_model (void)
 {
   char path[1024];
   snprintf (path, sizeof path, "%s/golden/infer_small.safetensors", test_data_dir ());
@@ -492,6 +493,14 @@ test_tlc (void)
   irc_model *model = NULL;
   irc_error err = {0};
   CHECK (irc_model_load (path, &lp, &model, &err) == IRC_OK);
+  return model;
+}
+
+static int
+test_tlc (void)
+{
+  irc_model *model = golden_small_model ();
+  irc_error err = {0};
   const int w = 61, h = 45;
   const size_t n = (size_t) 3 * w * h;
   float *img = malloc (n * sizeof (float)), *out[3];
@@ -532,13 +541,8 @@ test_tlc (void)
 static int
 test_scene_attention (void)
 {
-  char path[1024];
-  snprintf (path, sizeof path, "%s/golden/infer_small.safetensors", test_data_dir ());
-  irc_model_load_params lp = IRC_MODEL_LOAD_DEFAULTS;
-  lp.ignore_prefix = "golden.";
-  irc_model *model = NULL;
+  irc_model *model = golden_small_model ();
   irc_error err = {0};
-  CHECK (irc_model_load (path, &lp, &model, &err) == IRC_OK);
   const int w = 61, h = 45, cw = 33, ch = 29, cx = 17, cy = 9;
   const size_t n = (size_t) 3 * w * h, cn = (size_t) 3 * cw * ch;
   float *img = malloc (n * sizeof (float)), *crop = malloc (cn * sizeof (float));
