@@ -966,6 +966,38 @@ test_blur_nonuniform (void)
   CHECK (irc_plan_apply (&plan, img, W, H, &r, &err) == IRC_OK);
   CHECK (in_unit_range (img, 3 * W * H));
   irc_plan_clear (&plan);
+
+  /* a rolling shutter: two stretches of one camera path, the later one
+   * further along the longer the readout; each a kernel of its own */
+  double gap[2];
+  const float readouts[2] = {0.01f, 1.0f};
+  for (int i = 0; i < 2; i++) {
+    irc_kernel top, bottom;
+    irc_rng_seed (&r, 21, 0);
+    CHECK (irc_kernel_random_rolling (&top, &bottom, 21, 0.8f, readouts[i], &r, &err) == IRC_OK);
+    CHECK (top.width == 21 && bottom.width == 21 && top.height == 21);
+    double st = 0, sb = 0;
+    gap[i] = 0;
+    for (int j = 0; j < 21 * 21; j++) {
+      st += top.k[j], sb += bottom.k[j];
+      gap[i] += fabs (top.k[j] - bottom.k[j]);
+    }
+    CHECK (fabs (st - 1) < 1e-4 && fabs (sb - 1) < 1e-4);
+    irc_kernel_clear (&top);
+    irc_kernel_clear (&bottom);
+  }
+  printf ("rolling shutter: top vs bottom kernel L1 %.3f (readout 0.01), %.3f (1 exposure)\n",
+      gap[0], gap[1]);
+  CHECK (gap[0] < 0.25 && gap[1] > 0.5);
+  irc_kernel top, bottom;
+  CHECK (irc_kernel_random_rolling (&top, &bottom, 21, 0.8f, 0.0f, &r, &err) == IRC_ERR_INVALID);
+  CHECK (strstr (err.message, "readout") != NULL);
+  CHECK (irc_task_from_name ("blur-rolling", &task, &err) == IRC_OK);
+  CHECK (irc_plan_sample (&plan, task, NULL, &r, &err) == IRC_OK);
+  CHECK (plan.kernel_far.k != NULL && plan.blur.ramp_x == 0.0f && plan.blur.ramp_y == 1.0f);
+  CHECK (irc_plan_apply (&plan, img, W, H, &r, &err) == IRC_OK);
+  CHECK (in_unit_range (img, 3 * W * H));
+  irc_plan_clear (&plan);
 }
 
 /* ------------------------------------------------------- shared data */

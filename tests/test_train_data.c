@@ -52,7 +52,8 @@ batch_of (const char *dir, const trd_degradation *deg, uint64_t seed, float **lq
 static int
 undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 {
-  trd_degradation deg = { task, 0.0f, 50.0f, NULL, 0, 0.3f, clean_prob, 0.0f, 0, 0, 0.5f, 0.0f, 0.0f, 0.0f, 0.0f, { 0 } };
+  trd_degradation deg = { .task = task, .sigma_max = 50.0f, .kernel_prob = 0.3f,
+      .clean_prob = clean_prob, .heavy_prob = 0.5f };
   float *lq, *gt;
   batch_of (dir, &deg, seed, &lq, &gt);
   const size_t per = (size_t) 3 * PATCH * PATCH;
@@ -69,7 +70,9 @@ undegraded (const char *dir, trd_task task, float clean_prob, uint64_t seed)
 static void
 compressed_batch (const char *dir, trd_task task, float prob, float **lq, float **gt)
 {
-  trd_degradation deg = { task, 25.0f, 25.0f, NULL, 0, 0.3f, 0.0f, prob, 30, 30, 0.5f, 0.0f, 0.0f, 0.0f, 0.0f, { 0 } };
+  trd_degradation deg = { .task = task, .sigma_min = 25.0f, .sigma_max = 25.0f,
+      .kernel_prob = 0.3f, .compress_prob = prob, .compress_quality_min = 30,
+      .compress_quality_max = 30, .heavy_prob = 0.5f };
   batch_of (dir, &deg, 3, lq, gt);
 }
 
@@ -150,8 +153,8 @@ test_pairs (const char *clean_dir)
     snprintf (file, sizeof file, "%s/p%d.png", tg, k);
     write_scene (file, 96, 96, k + 7);
   }
-  trd_degradation deg = { TRD_DEBLUR, 0.0f, 50.0f, NULL, 0, 0.3f, 0.0f, 0.0f, 0, 0, 0.5f,
-    0.5f, 0.0f, 0.0f, 0.0f, { 0 } };
+  trd_degradation deg = { .task = TRD_DEBLUR, .sigma_max = 50.0f, .kernel_prob = 0.3f,
+      .heavy_prob = 0.5f, .pairs_prob = 0.5f };
   trd_set s;
   irc_error err = { 0 };
   trd_set_init (&s, BATCH, 32, &deg, 3);
@@ -212,8 +215,8 @@ test_labelled (const char *clean_dir)
     snprintf (file, sizeof file, "%s/r%d.png", lab, k);
     write_scene (file, 256, 128, k + 3);
   }
-  trd_degradation deg = { TRD_AUTO, 0.0f, 50.0f, NULL, 0, 0.3f, 0.0f, 0.0f, 0, 0, 0.5f,
-    0.0f, 0.0f, 0.5f, 0.0f, { 0 } };
+  trd_degradation deg = { .task = TRD_AUTO, .sigma_max = 50.0f, .kernel_prob = 0.3f,
+      .heavy_prob = 0.5f, .labelled_prob = 0.5f };
   trd_set s;
   irc_error err = { 0 };
   trd_set_init (&s, BATCH, PATCH, &deg, 5);

@@ -35,6 +35,8 @@ usage (FILE *fp)
       "  haze-dense   dense, patchy fog (Dense-Haze-like)\n"
       "  blur-nonuniform  camera shake whose kernel turns and grows across the\n"
       "               frame (the camera also rotating; depth), blended in linear light\n"
+      "  blur-rolling camera shake through a rolling shutter: the rows lower in the\n"
+      "               frame see a later stretch of the camera's path\n"
       "\n"
       "Options:\n"
       "  -t, --task TASK      the degradation (required)\n"

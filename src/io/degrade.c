@@ -1125,27 +1125,23 @@ irc_kernel_load_dir (const char *dir, irc_kernel **out, size_t *n, irc_error *er
   return IRC_OK;
 }
 
-irc_status
-irc_kernel_random (irc_kernel *out, int size, float intensity, irc_rng *rng,
-    irc_error *err)
+/* A camera-shake path in the spirit of Boracchi & Foi's (as DeblurGAN
+ * draws them): the heading has momentum (its turn rate wanders and decays,
+ * so paths curve smoothly), a pull back toward the start keeps hand shake
+ * compact, and now and then the hand jerks back on itself. The speed
+ * wanders too; slow parts of the path collect more exposure (@wt, dwell
+ * time), the bright knots of real kernels. @intensity scales turns, jerks
+ * and speed changes. @n points over a length of @len pixels, every
+ * SHAKE_STEPS of them the length of one exposure; expressed per unit
+ * length of an exposure, so a longer path is the same hand held longer. */
+enum { SHAKE_STEPS = 256 };
+
+static void
+shake_path (float *px, float *py, float *wt, int n, float len, float intensity, irc_rng *rng)
 {
-  out->width = out->height = 0;
-  out->k = NULL;
-  if (size < 3 || size > 63 || size % 2 == 0)
-    return irc_fail (err, IRC_ERR_INVALID, "random kernel size %d (want odd 3..63)", size);
-  intensity = clampf (intensity, 0.0f, 1.0f);
-  enum { T = 256 };
-  float px[T], py[T], wt[T];
-  /* A camera-shake path in the spirit of Boracchi & Foi's (as DeblurGAN
-   * draws them): the heading has momentum (its turn rate wanders and
-   * decays, so paths curve smoothly), a pull back toward the start keeps
-   * hand shake compact, and now and then the hand jerks back on itself.
-   * The speed wanders too; slow parts of the path collect more exposure,
-   * the bright knots of real kernels. @intensity scales turns, jerks and
-   * speed changes. Expressed per unit length, so independent of T. */
-  float len = (size - 1) * irc_rng_range (rng, 0.5f, 1.3f);
+  const int T = SHAKE_STEPS;
   float step = len / (T - 1);
-  /* Total heading change over the path ~ theta radians: the turn-rate
+  /* Total heading change over an exposure ~ theta radians: the turn-rate
    * noise integrated twice (decay 0.97) grows as sqrt(T) / (1 - 0.97). */
   float theta = intensity * irc_rng_range (rng, 0.3f, 4.0f);
   float turn_sd = theta * (1.0f - 0.97f) / sqrtf ((float) T);
@@ -1155,10 +1151,10 @@ irc_kernel_random (irc_kernel *out, int size, float intensity, irc_rng *rng,
   float heading = 2.0f * (float) M_PI * irc_rng_uniform (rng);
   float omega = 0.0f, logspeed = 0.0f;
   px[0] = py[0] = 0.0f;
-  for (int t = 0; t < T; t++) {
+  for (int t = 0; t < n; t++) {
     float speed = expf (logspeed);
     wt[t] = 1.0f / speed;   /* dwell time */
-    if (t == T - 1)
+    if (t == n - 1)
       break;
     omega = 0.97f * omega + turn_sd * irc_rng_normal (rng);
     heading += omega;
@@ -1169,33 +1165,45 @@ irc_kernel_random (irc_kernel *out, int size, float intensity, irc_rng *rng,
     /* Pull toward the start, relative to the path's scale. */
     vx -= centripetal * px[t] / len;
     vy -= centripetal * py[t] / len;
-    float n = sqrtf (vx * vx + vy * vy);
-    if (n > 0.0f) {
-      vx /= n;
-      vy /= n;
+    float nv = sqrtf (vx * vx + vy * vy);
+    if (nv > 0.0f) {
+      vx /= nv;
+      vy /= nv;
     }
     px[t + 1] = px[t] + vx * step * speed;
     py[t + 1] = py[t] + vy * step * speed;
   }
-  /* Fit the path into the canvas (one pixel of border for the splats),
-   * centred on its centroid so the blur does not shift the image. */
-  float minx = px[0], maxx = px[0], miny = py[0], maxy = py[0], sx = 0, sy = 0;
-  for (int t = 0; t < T; t++) {
+}
+
+/* The reach of path points [t0, t0 + n) from their centroid (*@cx, *@cy). */
+static float
+path_reach (const float *px, const float *py, int t0, int n, float *cx, float *cy)
+{
+  float minx = px[t0], maxx = px[t0], miny = py[t0], maxy = py[t0], sx = 0, sy = 0;
+  for (int t = t0; t < t0 + n; t++) {
     minx = fminf (minx, px[t]); maxx = fmaxf (maxx, px[t]);
     miny = fminf (miny, py[t]); maxy = fmaxf (maxy, py[t]);
     sx += px[t]; sy += py[t];
   }
-  sx /= T;
-  sy /= T;
-  float half = 0.5f * (size - 1) - 1.0f;
-  float reach = fmaxf (fmaxf (maxx - sx, sx - minx), fmaxf (maxy - sy, sy - miny));
-  float scale = reach > half ? half / reach : 1.0f;
+  *cx = sx / n;
+  *cy = sy / n;
+  return fmaxf (fmaxf (maxx - *cx, *cx - minx), fmaxf (maxy - *cy, *cy - miny));
+}
+
+/* Path points [t0, t0 + n) splatted into a @size kernel, centred on their
+ * centroid (the blur does not shift the image) at @scale. */
+static irc_status
+splat_path (irc_kernel *out, int size, const float *px, const float *py, const float *wt,
+    int t0, int n, float scale, irc_error *err)
+{
+  float sx, sy;
+  path_reach (px, py, t0, n, &sx, &sy);
   out->k = calloc ((size_t) size * size, sizeof (float));
   if (!out->k)
     return irc_fail (err, IRC_ERR_NOMEM, "out of memory for a kernel");
   out->width = out->height = size;
   float c = 0.5f * (size - 1);
-  for (int t = 0; t < T; t++) {
+  for (int t = t0; t < t0 + n; t++) {
     float x = c + (px[t] - sx) * scale, y = c + (py[t] - sy) * scale;
     int ix = (int) floorf (x), iy = (int) floorf (y);
     float fx = x - ix, fy = y - iy;
@@ -1209,6 +1217,62 @@ irc_kernel_random (irc_kernel *out, int size, float intensity, irc_rng *rng,
       }
   }
   return kernel_normalise (out, "random kernel", err);
+}
+
+irc_status
+irc_kernel_random (irc_kernel *out, int size, float intensity, irc_rng *rng,
+    irc_error *err)
+{
+  out->width = out->height = 0;
+  out->k = NULL;
+  if (size < 3 || size > 63 || size % 2 == 0)
+    return irc_fail (err, IRC_ERR_INVALID, "random kernel size %d (want odd 3..63)", size);
+  intensity = clampf (intensity, 0.0f, 1.0f);
+  float px[SHAKE_STEPS], py[SHAKE_STEPS], wt[SHAKE_STEPS];
+  float len = (size - 1) * irc_rng_range (rng, 0.5f, 1.3f);
+  shake_path (px, py, wt, SHAKE_STEPS, len, intensity, rng);
+  /* Fit the path into the canvas (one pixel of border for the splats). */
+  float cx, cy;
+  float half = 0.5f * (size - 1) - 1.0f;
+  float reach = path_reach (px, py, 0, SHAKE_STEPS, &cx, &cy);
+  return splat_path (out, size, px, py, wt, 0, SHAKE_STEPS, reach > half ? half / reach : 1.0f,
+      err);
+}
+
+irc_status
+irc_kernel_random_rolling (irc_kernel *top, irc_kernel *bottom, int size, float intensity,
+    float readout, irc_rng *rng, irc_error *err)
+{
+  top->width = top->height = bottom->width = bottom->height = 0;
+  top->k = bottom->k = NULL;
+  if (size < 3 || size > 63 || size % 2 == 0)
+    return irc_fail (err, IRC_ERR_INVALID, "random kernel size %d (want odd 3..63)", size);
+  if (!(readout > 0.0f && readout <= 4.0f))
+    return irc_fail (err, IRC_ERR_INVALID, "rolling shutter readout %g (want 0..4 exposures)",
+        readout);
+  intensity = clampf (intensity, 0.0f, 1.0f);
+  const int T = SHAKE_STEPS, lag = (int) lroundf (readout * T), n = T + lag;
+  float *px = malloc ((size_t) 3 * n * sizeof (float));
+  if (!px)
+    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for a shake path");
+  float *py = px + n, *wt = py + n;
+  float len = (size - 1) * irc_rng_range (rng, 0.5f, 1.3f);
+  shake_path (px, py, wt, n, len, intensity, rng);
+  /* one scale for both, so that they are the same hand's motion */
+  float cx, cy;
+  float half = 0.5f * (size - 1) - 1.0f;
+  float reach = fmaxf (path_reach (px, py, 0, T, &cx, &cy), path_reach (px, py, lag, T, &cx,
+          &cy));
+  const float scale = reach > half ? half / reach : 1.0f;
+  irc_status st = splat_path (top, size, px, py, wt, 0, T, scale, err);
+  if (st == IRC_OK)
+    st = splat_path (bottom, size, px, py, wt, lag, T, scale, err);
+  free (px);
+  if (st != IRC_OK) {
+    irc_kernel_clear (top);
+    irc_kernel_clear (bottom);
+  }
+  return st;
 }
 
 irc_status
@@ -1413,7 +1477,7 @@ irc_degrade_blur (float *rgb, int width, int height, const irc_blur_params *p,
 
 static const char *const task_names[] = {
   "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix", "haze-dense",
-  "blur-nonuniform",
+  "blur-nonuniform", "blur-rolling",
 };
 
 irc_status
@@ -1426,7 +1490,7 @@ irc_task_from_name (const char *name, irc_task *task, irc_error *err)
     }
   return irc_fail (err, IRC_ERR_INVALID,
       "unknown task '%s' (rain, rain-light, rain-heavy, haze, haze-dense, noise, blur, "
-      "blur-nonuniform, mix)",
+      "blur-nonuniform, blur-rolling, mix)",
       name ? name : "(null)");
 }
 
@@ -1495,7 +1559,17 @@ plan_step (irc_plan *plan, int kind, float heaviness, const irc_plan_options *o,
             &o->kernels[irc_rng_below (rng, (uint32_t) o->n_kernels)], err);
       else {
         int size = 7 + 2 * (int) irc_rng_below (rng, 13);   /* 7..31 */
-        st = irc_kernel_random (&plan->kernel, size, irc_rng_uniform (rng), rng, err);
+        const float intensity = irc_rng_uniform (rng);
+        if (o->blur_rolling_prob > 0.0f && irc_rng_uniform (rng) < o->blur_rolling_prob) {
+          /* a rolling shutter: the shake's later stretch blurs the lower rows */
+          const float readout = irc_rng_range (rng, 0.3f, 1.5f);
+          st = irc_kernel_random_rolling (&plan->kernel, &plan->kernel_far, size, intensity,
+              readout, rng, err);
+          plan->blur.ramp_x = 0.0f;
+          plan->blur.ramp_y = 1.0f;
+          return st;
+        }
+        st = irc_kernel_random (&plan->kernel, size, intensity, rng, err);
       }
       if (st == IRC_OK && o->blur_nonuniform_prob > 0.0f
           && irc_rng_uniform (rng) < o->blur_nonuniform_prob) {
@@ -1574,6 +1648,13 @@ irc_plan_sample (irc_plan *plan, irc_task task, const irc_plan_options *o,
       irc_plan_options varying = *o;
       varying.blur_nonuniform_prob = 1.0f;
       st = plan_step (plan, IRC_DEG_BLUR, 0.0f, &varying, rng, err);
+      break;
+    }
+    case IRC_TASK_BLUR_ROLLING: {
+      irc_plan_options rolling = *o;
+      rolling.blur_rolling_prob = 1.0f;
+      rolling.kernel_prob = 0.0f;   /* a camera path, not a fixed kernel */
+      st = plan_step (plan, IRC_DEG_BLUR, 0.0f, &rolling, rng, err);
       break;
     }
     case IRC_TASK_MIX: {

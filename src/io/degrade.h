@@ -185,6 +185,17 @@ irc_status irc_kernel_copy (irc_kernel *dst, const irc_kernel *src, irc_error *e
 irc_status irc_kernel_random (irc_kernel *out, int size, float intensity,
     irc_rng *rng, irc_error *err);
 
+/** A rolling shutter's view of one hand shake: rows are read out one after
+ * another, so the bottom row's exposure starts @readout exposures (0..4)
+ * after the top row's and sees a later stretch of the same camera path.
+ * @top and @bottom are that path over the first and the last row's
+ * exposure, at one scale, each centred on its own centroid (the blur
+ * changes shape down the frame; the readout's skew is left out, as
+ * sharp targets have it too). Used as a non-uniform blur from top to
+ * bottom (irc_blur_params.kernel_far, ramp (0, 1)). */
+irc_status irc_kernel_random_rolling (irc_kernel *top, irc_kernel *bottom, int size,
+    float intensity, float readout, irc_rng *rng, irc_error *err);
+
 /** @src turned by @angle_deg and its extent scaled by @scale (0.25..4)
  * about its centre, into a new square kernel of odd size (at most 63)
  * that holds it: the same shake seen elsewhere in a frame when the camera
@@ -222,10 +233,11 @@ typedef enum {
   IRC_TASK_MIX,          /**< one of rain/haze/noise/blur at random, sometimes two */
   IRC_TASK_HAZE_DENSE,   /**< dense, patchy fog (irc_haze_sample_dense) */
   IRC_TASK_BLUR_NONUNIFORM,  /**< blur whose kernel turns and grows across the frame */
+  IRC_TASK_BLUR_ROLLING,     /**< camera shake seen through a rolling shutter */
 } irc_task;
 
 /** Parses "rain", "rain-light", "rain-heavy", "haze", "noise", "blur", "mix",
- * "haze-dense", "blur-nonuniform". */
+ * "haze-dense", "blur-nonuniform", "blur-rolling". */
 irc_status irc_task_from_name (const char *name, irc_task *task, irc_error *err);
 const char *irc_task_name (irc_task task);
 
@@ -246,6 +258,9 @@ typedef struct {
   float blur_nonuniform_prob;  /**< blur and mix: chance that a blur is non-uniform (its
                                     kernel warped across the frame, irc_kernel_warp);
                                     0 draws no extra number */
+  float blur_rolling_prob;     /**< blur and mix: chance that a random camera path is
+                                    seen through a rolling shutter
+                                    (irc_kernel_random_rolling); 0 draws no extra number */
   float kind_weight[IRC_DEG_COUNT];  /**< mix: relative chance of each step, indexed by
                                     IRC_DEG_HAZE..IRC_DEG_NOISE; all equal (the
                                     default: all zero) draws uniformly */

@@ -64,6 +64,7 @@ options_for (irc_plan_options *o, const trd_degradation *deg)
   o->kind_weight[IRC_DEG_HAZE] = deg->mix_weights[1];
   o->kind_weight[IRC_DEG_NOISE] = deg->mix_weights[2];
   o->kind_weight[IRC_DEG_BLUR] = deg->mix_weights[3];
+  o->blur_rolling_prob = deg->blur_rolling_prob;
 }
 
 void

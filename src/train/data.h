@@ -43,6 +43,7 @@ typedef struct {
   float blur_nonuniform_prob;      /* deblur, auto: chance that a blur is non-uniform */
   float mix_weights[4];            /* auto: relative chance of rain, haze, noise, blur
                                       (the degradation head's order); all zero: equal */
+  float blur_rolling_prob;         /* deblur, auto: chance of a rolling-shutter camera path */
 } trd_degradation;
 
 /* One training image: 3 planes of 8-bit samples. */

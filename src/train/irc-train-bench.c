@@ -293,8 +293,10 @@ main (int argc, char **argv)
     fprintf (stderr, "irc-train-bench: %s\n", err.message);
     return 1;
   }
-  trd_degradation deg = { task, 0.0f, 50.0f, kernels, n_kernels, gen.kernel_prob, 0.0f,
-    (float) compress_prob, 30, 90, gen.rain_heavy_prob, 0.0f, 0.0f, 0.0f, 0.0f, { 0 } };
+  trd_degradation deg = { .task = task, .sigma_max = 50.0f, .kernels = kernels,
+      .n_kernels = n_kernels, .kernel_prob = gen.kernel_prob,
+      .compress_prob = (float) compress_prob, .compress_quality_min = 30,
+      .compress_quality_max = 90, .heavy_prob = gen.rain_heavy_prob };
   double data_ms[TRD_TASK_COUNT];
   printf ("data preparation (trd_batch: crops, degradation, JPEG with p %.2f), %s%s%s, %d "
       "threads, median of %d:\n ", compress_prob, data_dir ? data_dir : "synthetic 481x321 images",

@@ -47,7 +47,7 @@ enum {
   O_NO_CONSTYLE, O_SIGMA_RANGE, O_KERNELS, O_VAL, O_VAL_PAIRS, O_VAL_EVERY, O_SAVE_EVERY,
   O_PLOT_EVERY, O_SEED, O_THREADS, O_RESUME, O_INIT, O_HELP, O_EMA_DECAY, O_KERNEL_PROB,
   O_CLEAN_PROB, O_COMPRESS_PROB, O_COMPRESS_QUALITY, O_LOSS, O_HEAVY_PROB, O_PAIRS_PROB, O_OBJECTIVE, O_DENSE_HAZE_PROB, O_NONUNIFORM_BLUR_PROB,
-  O_LABELLED, O_LABELLED_PROB, O_LABELLED_HOLDOUT, O_MIX_WEIGHTS, O_COUNT
+  O_LABELLED, O_LABELLED_PROB, O_LABELLED_HOLDOUT, O_MIX_WEIGHTS, O_ROLLING_SHUTTER_PROB, O_COUNT
 };
 
 static const struct {
@@ -75,6 +75,7 @@ static const struct {
   [O_NONUNIFORM_BLUR_PROB] = { "nonuniform-blur-prob", 1 }, [O_LABELLED] = { "labelled", 2 },
   [O_LABELLED_PROB] = { "labelled-prob", 1 }, [O_LABELLED_HOLDOUT] = { "labelled-holdout", 1 },
   [O_MIX_WEIGHTS] = { "mix-weights", 1 },
+  [O_ROLLING_SHUTTER_PROB] = { "rolling-shutter-prob", 1 },
 };
 
 /* The command line as given: strings, before defaults. A resumed run
@@ -104,6 +105,7 @@ typedef struct {
   float pairs_prob;                /* 0: no rule (every image equally likely) */
   float dense_haze_prob;
   float nonuniform_blur_prob;
+  float rolling_shutter_prob;
   float mix_weights[4];            /* auto: relative chance of rain, haze, noise, blur;
                                       all zero: equal */
   float labelled_prob;             /* 0: no rule */
@@ -181,6 +183,11 @@ usage (FILE *fp)
       "                         deblur, auto: chance that a blur varies across the\n"
       "                         crop, its kernel turned and scaled from one side to\n"
       "                         the other (a camera that also rotates; depth)\n"
+      "                         (default 0)\n"
+      "  --rolling-shutter-prob P\n"
+      "                         deblur, auto: chance that a random camera path is seen\n"
+      "                         through a rolling shutter, the lower rows blurred by a\n"
+      "                         later stretch of it (irc-degrade --task blur-rolling)\n"
       "                         (default 0)\n"
       "  --mix-weights R,H,N,B  auto: relative chances of rain, haze, noise and blur\n"
       "                         when a crop's degradation is drawn (default 1,1,1,1),\n"
@@ -663,6 +670,14 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_NONUNIFORM_BLUR_PROB] && o->task != TRD_DEBLUR && o->task != TRD_AUTO)
     return usage_error ("%s", "--nonuniform-blur-prob goes with --task deblur or auto");
   o->nonuniform_blur_prob = (float) nonuniform_blur_prob;
+  double rolling_shutter_prob = 0.0;
+  if (r->given[O_ROLLING_SHUTTER_PROB] && parse_double (VAL (O_ROLLING_SHUTTER_PROB), 0, 1,
+        &rolling_shutter_prob))
+    return usage_error ("--rolling-shutter-prob wants a probability in [0, 1], not '%s'",
+        VAL (O_ROLLING_SHUTTER_PROB));
+  if (r->given[O_ROLLING_SHUTTER_PROB] && o->task != TRD_DEBLUR && o->task != TRD_AUTO)
+    return usage_error ("%s", "--rolling-shutter-prob goes with --task deblur or auto");
+  o->rolling_shutter_prob = (float) rolling_shutter_prob;
   if (r->given[O_MIX_WEIGHTS]) {
     const char *s = VAL (O_MIX_WEIGHTS);
     const char *p = s;
@@ -791,6 +806,8 @@ check_resume (const options *stored, const options *now, const raw_args *rs,
     what = "--dense-haze-prob";
   else if (stored->nonuniform_blur_prob != now->nonuniform_blur_prob)
     what = "--nonuniform-blur-prob";
+  else if (stored->rolling_shutter_prob != now->rolling_shutter_prob)
+    what = "--rolling-shutter-prob";
   else if (memcmp (stored->mix_weights, now->mix_weights, sizeof now->mix_weights) != 0)
     what = "--mix-weights";
   else if (stored->compress_prob != now->compress_prob
@@ -1089,6 +1106,8 @@ model_metadata (const run *R, int64_t iter, double val_psnr, const char **kv,
     META ("dense_haze_prob", "%g", o->dense_haze_prob);
   if (o->nonuniform_blur_prob > 0)
     META ("nonuniform_blur_prob", "%g", o->nonuniform_blur_prob);
+  if (o->rolling_shutter_prob > 0)
+    META ("rolling_shutter_prob", "%g", o->rolling_shutter_prob);
   if (o->mix_weights[0] + o->mix_weights[1] + o->mix_weights[2] + o->mix_weights[3] > 0)
     META ("mix_weights", "rain %g, haze %g, noise %g, blur %g", o->mix_weights[0],
         o->mix_weights[1], o->mix_weights[2], o->mix_weights[3]);
@@ -1420,7 +1439,8 @@ setup (run *R, int argc, char **argv)
     o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
     o->compress_quality_max, o->heavy_prob, o->pairs_prob, o->dense_haze_prob,
     o->labelled_prob, o->nonuniform_blur_prob,
-    { o->mix_weights[0], o->mix_weights[1], o->mix_weights[2], o->mix_weights[3] } };
+    { o->mix_weights[0], o->mix_weights[1], o->mix_weights[2], o->mix_weights[3] },
+    o->rolling_shutter_prob };
   trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
   R->data.share_index = R->dist.rank;
   R->data.shares = R->dist.size;
