@@ -21,32 +21,33 @@ kernel="$root/../shared/data/kernels/levin09/kernel_03.txt"
 failed=0
 # task, minimum gain in dB (RGB), irc-eval degradation arguments
 check() {
-  local task="$1" min_gain="$2"; shift 2
-  local file="$models/$task.safetensors"
+  local stem="$1" min_gain="$2"; shift 2
+  local task="${stem%-realtime}"   # preset=realtime's TASK-realtime files are TASK models
+  local file="$models/$stem.safetensors"
   # the safetensors header is JSON at the start of the file; metadata lives there
   local header
   header="$(head -c 65536 "$file" | tr -d "\0")"
   if ! grep -q "\"task\":\"$task\"" <<<"$header"; then
-    echo "FAIL $task: $file does not say task $task in its metadata"; failed=1; return
+    echo "FAIL $stem: $file does not say task $task in its metadata"; failed=1; return
   fi
   if grep -q '"placeholder"' <<<"$header" || ! grep -q '"iterations"' <<<"$header"; then
-    echo "FAIL $task: $file is not a trained model (no iterations in its metadata)"; failed=1; return
+    echo "FAIL $stem: $file is not a trained model (no iterations in its metadata)"; failed=1; return
   fi
   # trained in stages: the whole training is on record, not only the last stage
   if ! grep -q '"total_iterations":"[0-9]' <<<"$header" || ! grep -q '"history":"[0-9]' <<<"$header"; then
-    echo "FAIL $task: $file's metadata lacks total_iterations or history"; failed=1; return
+    echo "FAIL $stem: $file's metadata lacks total_iterations or history"; failed=1; return
   fi
   # the window was measured for this file (MODELS.md), not left to the default
   if ! grep -q '"tlc_window":"\(global\|[0-9]\+\)"' <<<"$header"; then
-    echo "FAIL $task: $file's metadata lacks its tlc_window"; failed=1; return
+    echo "FAIL $stem: $file's metadata lacks its tlc_window"; failed=1; return
   fi
   local summary gain
   summary="$("$irc_eval" --model "$file" --limit 2 --seed 0 --threads 0 "$@" | tail -n 1)"
   gain="$(sed -n 's/.*gain \([-+0-9.]*\) dB RGB.*/\1/p' <<<"$summary")"
   if [ -z "$gain" ] || ! awk -v g="$gain" -v m="$min_gain" 'BEGIN { exit !(g >= m) }'; then
-    echo "FAIL $task: gain ${gain:-?} dB, expected at least $min_gain dB ($summary)"; failed=1
+    echo "FAIL $stem: gain ${gain:-?} dB, expected at least $min_gain dB ($summary)"; failed=1
   else
-    echo "ok   $task: gain $gain dB (at least $min_gain) with $*"
+    echo "ok   $stem: gain $gain dB (at least $min_gain) with $*"
   fi
 }
 
@@ -61,4 +62,5 @@ check derain 2.5 --pairs "$rain100l/input" "$rain100l/target" --limit 10
 check dehaze 3.0 --clean "$cbsd" --degrade haze --quantize
 check deblur 2.5 --clean "$cbsd" --degrade blur --kernel "$kernel" --quantize
 check auto 4.0 --clean "$cbsd" --degrade noise --sigma 25
+check derain-realtime 1.0 --clean "$cbsd" --degrade rain-light --quantize
 exit $failed
