@@ -1310,34 +1310,20 @@ fail (run *R, const char *what, const irc_error *err)
   return EXIT_RUNTIME;
 }
 
+/* The options of this run: the command line's, or for --resume the stored
+ * command line with this one laid over it (checked against what a resume
+ * may change), and what the stored run had reached. */
 static int
-setup (run *R, int argc, char **argv)
+resolve_run (run *R, const raw_args *cur, const char *out)
 {
   irc_error err = { 0 };
-  raw_args cur;
-  memset (&cur, 0, sizeof cur);
-  int rc = parse_args (&cur, argc - 1, argv + 1);
-  if (rc)
-    return rc;
-  if (cur.given[O_HELP]) {
-    usage (stdout);
-    exit (0);
-  }
-  if (!cur.given[O_OUT])
-    return usage_error ("--out DIR is required");
-  const char *out = cur.v[O_OUT][0];
-  snprintf (R->path_state, sizeof R->path_state, "%s/state.safetensors", out);
-  snprintf (R->path_last, sizeof R->path_last, "%s/last.safetensors", out);
-  snprintf (R->path_model, sizeof R->path_model, "%s/model.safetensors", out);
-  snprintf (R->path_csv, sizeof R->path_csv, "%s/train.csv", out);
-  snprintf (R->path_png, sizeof R->path_png, "%s/train.png", out);
-
+  int rc;
   /* a resume: the stored command line, the new one laid over it */
   irc_st_file *state = NULL;
   static char stored_copy[65536];
   static char *stored_argv[4096];
-  R->raw = cur;
-  if (cur.given[O_RESUME]) {
+  R->raw = *cur;
+  if (cur->given[O_RESUME]) {
     if (irc_st_open (R->path_state, &state, &err) != IRC_OK) {
       fprintf (stderr, "irc-train: cannot resume: %s\n", err.message);
       return EXIT_RUNTIME;
@@ -1375,18 +1361,18 @@ setup (run *R, int argc, char **argv)
     /* everything stored, overridden by what this command line gives */
     raw_args merged = stored;
     for (int id = 0; id < O_COUNT; id++)
-      if (cur.given[id]) {
+      if (cur->given[id]) {
         merged.given[id] = 1;
-        merged.v[id][0] = cur.v[id][0];
-        merged.v[id][1] = cur.v[id][1];
+        merged.v[id][0] = cur->v[id][0];
+        merged.v[id][1] = cur->v[id][1];
       }
-    if (cur.given[O_DATA] || cur.given[O_PAIRS] || cur.given[O_LABELLED]) {
-      merged.n_data = cur.n_data;
-      memcpy (merged.data, cur.data, sizeof cur.data);
-      merged.n_pairs = cur.n_pairs;
-      memcpy (merged.pairs, cur.pairs, sizeof cur.pairs);
-      merged.n_labelled = cur.n_labelled;
-      memcpy (merged.labelled, cur.labelled, sizeof cur.labelled);
+    if (cur->given[O_DATA] || cur->given[O_PAIRS] || cur->given[O_LABELLED]) {
+      merged.n_data = cur->n_data;
+      memcpy (merged.data, cur->data, sizeof cur->data);
+      merged.n_pairs = cur->n_pairs;
+      memcpy (merged.pairs, cur->pairs, sizeof cur->pairs);
+      merged.n_labelled = cur->n_labelled;
+      memcpy (merged.labelled, cur->labelled, sizeof cur->labelled);
     }
     R->raw = merged;
     if ((rc = resolve (&R->o, &R->raw)) || (rc = check_resume (&so, &R->o, &stored, &R->raw))) {
@@ -1420,28 +1406,35 @@ setup (run *R, int argc, char **argv)
       return EXIT_RUNTIME;
     }
   }
-  options *o = &R->o;
-  R->args_str = serialize_args (&R->raw);
-  if (!R->args_str)
-    return EXIT_RUNTIME;
-  if (R->lead && mkdir_p (o->out) != 0) {
-    fprintf (stderr, "irc-train: cannot create the output folder %s: %s\n", o->out,
-        strerror (errno));
-    return EXIT_RUNTIME;
-  }
-  if (o->threads > 0)
-    omp_set_num_threads (o->threads);
+  return 0;
+}
 
-  /* data */
-  if (o->kernels && irc_kernel_load_dir (o->kernels, &R->kernels, &R->n_kernels, &err) != IRC_OK)
-    return fail (R, "--kernels", &err);
-  trd_degradation deg = { o->task, o->sigma_min, o->sigma_max, R->kernels, R->n_kernels,
-    o->kernel_prob, o->clean_prob, o->compress_prob, o->compress_quality_min,
-    o->compress_quality_max, o->heavy_prob, o->pairs_prob, o->dense_haze_prob,
-    o->labelled_prob, o->nonuniform_blur_prob,
-    { o->mix_weights[0], o->mix_weights[1], o->mix_weights[2], o->mix_weights[3] },
-    o->rolling_shutter_prob };
-  trd_set_init (&R->data, o->batch, o->patch, &deg, o->seed);
+/* The degradation the options draw. */
+static trd_degradation
+degradation_of (const run *R)
+{
+  const options *o = &R->o;
+  const trd_degradation deg = { .task = o->task, .sigma_min = o->sigma_min,
+    .sigma_max = o->sigma_max, .kernels = R->kernels, .n_kernels = R->n_kernels,
+    .kernel_prob = o->kernel_prob, .clean_prob = o->clean_prob,
+    .compress_prob = o->compress_prob, .compress_quality_min = o->compress_quality_min,
+    .compress_quality_max = o->compress_quality_max, .heavy_prob = o->heavy_prob,
+    .pairs_prob = o->pairs_prob, .haze_dense_prob = o->dense_haze_prob,
+    .labelled_prob = o->labelled_prob, .blur_nonuniform_prob = o->nonuniform_blur_prob,
+    .mix_weights = { o->mix_weights[0], o->mix_weights[1], o->mix_weights[2],
+      o->mix_weights[3] },
+    .blur_rolling_prob = o->rolling_shutter_prob };
+  return deg;
+}
+
+/* The training set (--data, --pairs, --labelled) and the validation set,
+ * as the degradation @deg draws them. */
+static int
+load_data (run *R, const trd_degradation *deg)
+{
+  irc_error err = { 0 };
+  const options *o = &R->o;
+  trd_set_init (&R->data, o->batch, o->patch, deg, o->seed);
   R->data.share_index = R->dist.rank;
   R->data.shares = R->dist.size;
   FILE *notes = R->lead ? stderr : NULL;   /* one copy of each note, from rank 0 */
@@ -1484,10 +1477,10 @@ setup (run *R, int argc, char **argv)
   }
 
   R->val_input = R->last_val = NAN;
-  if (!cur.given[O_RESUME])
+  if (!o->resume)
     R->best_val = NAN;
   /* validation is rank 0's alone: the other ranks neither validate nor report */
-  if (R->lead && o->val && trd_val_clean (&R->val, o->val, VAL_MAX_SIDE, &deg, &err) != IRC_OK)
+  if (R->lead && o->val && trd_val_clean (&R->val, o->val, VAL_MAX_SIDE, deg, &err) != IRC_OK)
     return fail (R, "--val", &err);
   if (R->lead && o->val_pairs[0] && trd_val_pairs (&R->val, o->val_pairs[0], o->val_pairs[1],
         VAL_MAX_SIDE, &err) != IRC_OK)
@@ -1505,9 +1498,16 @@ setup (run *R, int argc, char **argv)
   trp_init (&R->hist);
   R->hist.val_input = R->val_input;
 
-  /* the model: from the state, from --init, or PyTorch's initialisation */
-  irc_rng init_rng;
-  irc_rng_seed (&init_rng, o->seed, 5);
+  return 0;
+}
+
+/* The model: from the state, from --init, or PyTorch's initialisation
+ * (drawn from @init_rng), and the EMA copy beside it. */
+static int
+make_model (run *R, irc_rng *init_rng)
+{
+  irc_error err = { 0 };
+  options *o = &R->o;
   const int custom_cfg = R->raw.given[O_CONFIG] || R->raw.given[O_DIM]
       || R->raw.given[O_BLOCKS] || R->raw.given[O_ENC_WIDTH] || R->raw.given[O_CODE];
   if (o->resume || o->init) {
@@ -1528,19 +1528,29 @@ setup (run *R, int argc, char **argv)
     }
     o->cfg = *irc_model_config (R->model);
     if (o->degradation && !o->cfg.degradation_head
-        && add_degradation_head (R, &init_rng, &err) != IRC_OK)
+        && add_degradation_head (R, init_rng, &err) != IRC_OK)
       return fail (R, "--init", &err);
   } else {
     if (o->degradation)
       o->cfg.degradation_head = IRC_DEGRADATION_HEAD_OUTPUTS;
     if (irc_model_new (&o->cfg, NULL, NULL, &R->model, &err) != IRC_OK)
       return fail (R, NULL, &err);
-    trc_init_default (R->model, &init_rng);
+    trc_init_default (R->model, init_rng);
   }
   config_label (&o->cfg, o->config_name, sizeof o->config_name);
   if (irc_model_new (&o->cfg, NULL, NULL, &R->ema_model, &err) != IRC_OK)
     return fail (R, NULL, &err);
 
+  return 0;
+}
+
+/* The trainer, its state restored on --resume or its queue drawn from
+ * @init_rng. */
+static int
+make_trainer (run *R, irc_rng *init_rng)
+{
+  irc_error err = { 0 };
+  const options *o = &R->o;
   irc_train_params tp = IRC_TRAIN_DEFAULTS;
   tp.batch = o->batch;
   tp.patch = o->patch;
@@ -1567,18 +1577,16 @@ setup (run *R, int argc, char **argv)
     int code, K;
     float *q = irc_trainer_queue (R->tr, &code, &K);
     for (size_t i = 0; q && i < (size_t) code * K; i++)
-      q[i] = irc_rng_normal (&init_rng);
+      q[i] = irc_rng_normal (init_rng);
   }
-  const int64_t start = irc_trainer_iteration (R->tr);
-  R->saved_iter = o->resume ? start : -1;
-  if (!R->lead)
-    return 0;
-  if (open_csv (R, start, &err) != IRC_OK)
-    return fail (R, NULL, &err);
-  if (R->dist.size > 1)
-    fprintf (stderr, "data-parallel: %d processes, batch %d each: global batch %d\n",
-        R->dist.size, o->batch, o->batch * R->dist.size);
+  return 0;
+}
 
+/* What the run will do, said once on stderr. */
+static void
+say_plan (const run *R, int64_t start)
+{
+  const options *o = &R->o;
   fprintf (stderr, "model: %s, %.2f M parameters, %.0f multiply-adds per pixel\n",
       o->config_name, irc_config_param_count (&o->cfg) / 1e6, irc_config_macs_per_pixel (&o->cfg));
   fprintf (stderr, "task %s: %lld iterations of batch %d x %dx%d, lr %g constant for %lld "
@@ -1602,6 +1610,64 @@ setup (run *R, int argc, char **argv)
         100.0 * o->compress_prob, o->compress_quality_min, o->compress_quality_max);
   if (o->resume)
     fprintf (stderr, "resuming %s at iteration %lld\n", o->out, (long long) start);
+}
+
+static int
+setup (run *R, int argc, char **argv)
+{
+  raw_args cur;
+  memset (&cur, 0, sizeof cur);
+  int rc = parse_args (&cur, argc - 1, argv + 1);
+  if (rc)
+    return rc;
+  if (cur.given[O_HELP]) {
+    usage (stdout);
+    exit (0);
+  }
+  if (!cur.given[O_OUT])
+    return usage_error ("--out DIR is required");
+  const char *out = cur.v[O_OUT][0];
+  snprintf (R->path_state, sizeof R->path_state, "%s/state.safetensors", out);
+  snprintf (R->path_last, sizeof R->path_last, "%s/last.safetensors", out);
+  snprintf (R->path_model, sizeof R->path_model, "%s/model.safetensors", out);
+  snprintf (R->path_csv, sizeof R->path_csv, "%s/train.csv", out);
+  snprintf (R->path_png, sizeof R->path_png, "%s/train.png", out);
+
+  if ((rc = resolve_run (R, &cur, out)))
+    return rc;
+  options *o = &R->o;
+  R->args_str = serialize_args (&R->raw);
+  if (!R->args_str)
+    return EXIT_RUNTIME;
+  if (R->lead && mkdir_p (o->out) != 0) {
+    fprintf (stderr, "irc-train: cannot create the output folder %s: %s\n", o->out,
+        strerror (errno));
+    return EXIT_RUNTIME;
+  }
+  if (o->threads > 0)
+    omp_set_num_threads (o->threads);
+
+  irc_error err = { 0 };
+  if (o->kernels && irc_kernel_load_dir (o->kernels, &R->kernels, &R->n_kernels, &err) != IRC_OK)
+    return fail (R, "--kernels", &err);
+  const trd_degradation deg = degradation_of (R);
+  if ((rc = load_data (R, &deg)))
+    return rc;
+  irc_rng init_rng;
+  irc_rng_seed (&init_rng, o->seed, 5);
+  if ((rc = make_model (R, &init_rng)) || (rc = make_trainer (R, &init_rng)))
+    return rc;
+  const int64_t start = irc_trainer_iteration (R->tr);
+  R->saved_iter = o->resume ? start : -1;
+  if (!R->lead)
+    return 0;
+  if (open_csv (R, start, &err) != IRC_OK)
+    return fail (R, NULL, &err);
+  if (R->dist.size > 1)
+    fprintf (stderr, "data-parallel: %d processes, batch %d each: global batch %d\n",
+        R->dist.size, o->batch, o->batch * R->dist.size);
+
+  say_plan (R, start);
   return 0;
 }
 
