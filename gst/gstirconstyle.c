@@ -144,9 +144,9 @@ gst_irconstyle_preset_get_type (void)
     {GST_IRCONSTYLE_PRESET_QUALITY, "The full-size models (lite16: 1.66 M parameters, "
           "76 k MAC per pixel; about 2.5 frames/s at 640x360 on 2 CPU cores)", "quality"},
     {GST_IRCONSTYLE_PRESET_REALTIME, "Smaller, faster models where the task has one "
-          "(derain: 0.41 M parameters, 19 k MAC per pixel; about 7.5 frames/s at 640x360 on "
-          "2 CPU cores, for less of the quality gain: MODELS.md); other tasks keep their "
-          "quality model, with a warning", "realtime"},
+          "(derain and denoise: 0.41 M parameters, 19 k MAC per pixel; about 7.5 frames/s "
+          "at 640x360 on 2 CPU cores, for less of the quality gain: MODELS.md); other tasks "
+          "keep their quality model, with a warning", "realtime"},
     {0, NULL, NULL},
   };
   if (g_once_init_enter (&type))

@@ -63,4 +63,5 @@ check dehaze 3.0 --clean "$cbsd" --degrade haze --quantize
 check deblur 2.5 --clean "$cbsd" --degrade blur --kernel "$kernel" --quantize
 check auto 4.0 --clean "$cbsd" --degrade noise --sigma 25
 check derain-realtime 1.0 --clean "$cbsd" --degrade rain-light --quantize
+check denoise-realtime 6.0 --clean "$cbsd" --degrade noise --sigma 25
 exit $failed
