@@ -861,7 +861,7 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
   g_object_class_install_property (gobject_class, PROP_PRESET,
       g_param_spec_enum ("preset", "Preset",
           "Which family of bundled models the task selects: full-size for quality, or "
-          "small ones fast enough for live video on a CPU (MODELS.md compares them); "
+          "smaller, faster ones meant for live video on a CPU (MODELS.md compares them); "
           "ignored when model is set",
           GST_TYPE_IRCONSTYLE_PRESET, GST_IRCONSTYLE_PRESET_QUALITY, rw));
   g_object_class_install_property (gobject_class, PROP_MODEL,
