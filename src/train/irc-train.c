@@ -486,6 +486,21 @@ parse_int_list (const char *s, int n, long lo, long hi, int *out)
 }
 
 /* Options in force from @r, with the defaults. Returns 0 or an exit status. */
+/* The probability option @id (0 when not given) of a draw that only
+ * @task's own generator and the all-in-one one make. */
+static int
+task_prob (const raw_args *r, int id, trd_task task, trd_task own, float *out)
+{
+  const char *name = option_table[id].name, *val = r->v[id][0];
+  double p = 0.0;
+  if (r->given[id] && parse_double (val, 0, 1, &p))
+    return usage_error ("--%s wants a probability in [0, 1], not '%s'", name, val);
+  if (r->given[id] && task != own && task != TRD_AUTO)
+    return usage_error ("--%s goes with --task %s or auto", name, trd_task_name (own));
+  *out = (float) p;
+  return 0;
+}
+
 static int
 resolve (options *o, const raw_args *r)
 {
@@ -654,30 +669,13 @@ resolve (options *o, const raw_args *r)
   if (r->given[O_PAIRS_PROB] && (r->n_pairs == 0 || r->n_data == 0))
     return usage_error ("%s", "--pairs-prob mixes --pairs with --data: give both");
   o->pairs_prob = (float) pairs_prob;
-  double dense_haze_prob = 0.0;
-  if (r->given[O_DENSE_HAZE_PROB] && parse_double (VAL (O_DENSE_HAZE_PROB), 0, 1,
-        &dense_haze_prob))
-    return usage_error ("--dense-haze-prob wants a probability in [0, 1], not '%s'",
-        VAL (O_DENSE_HAZE_PROB));
-  if (r->given[O_DENSE_HAZE_PROB] && o->task != TRD_DEHAZE && o->task != TRD_AUTO)
-    return usage_error ("%s", "--dense-haze-prob goes with --task dehaze or auto");
-  o->dense_haze_prob = (float) dense_haze_prob;
-  double nonuniform_blur_prob = 0.0;
-  if (r->given[O_NONUNIFORM_BLUR_PROB] && parse_double (VAL (O_NONUNIFORM_BLUR_PROB), 0, 1,
-        &nonuniform_blur_prob))
-    return usage_error ("--nonuniform-blur-prob wants a probability in [0, 1], not '%s'",
-        VAL (O_NONUNIFORM_BLUR_PROB));
-  if (r->given[O_NONUNIFORM_BLUR_PROB] && o->task != TRD_DEBLUR && o->task != TRD_AUTO)
-    return usage_error ("%s", "--nonuniform-blur-prob goes with --task deblur or auto");
-  o->nonuniform_blur_prob = (float) nonuniform_blur_prob;
-  double rolling_shutter_prob = 0.0;
-  if (r->given[O_ROLLING_SHUTTER_PROB] && parse_double (VAL (O_ROLLING_SHUTTER_PROB), 0, 1,
-        &rolling_shutter_prob))
-    return usage_error ("--rolling-shutter-prob wants a probability in [0, 1], not '%s'",
-        VAL (O_ROLLING_SHUTTER_PROB));
-  if (r->given[O_ROLLING_SHUTTER_PROB] && o->task != TRD_DEBLUR && o->task != TRD_AUTO)
-    return usage_error ("%s", "--rolling-shutter-prob goes with --task deblur or auto");
-  o->rolling_shutter_prob = (float) rolling_shutter_prob;
+  int rc;
+  if ((rc = task_prob (r, O_DENSE_HAZE_PROB, o->task, TRD_DEHAZE, &o->dense_haze_prob))
+      || (rc = task_prob (r, O_NONUNIFORM_BLUR_PROB, o->task, TRD_DEBLUR,
+          &o->nonuniform_blur_prob))
+      || (rc = task_prob (r, O_ROLLING_SHUTTER_PROB, o->task, TRD_DEBLUR,
+          &o->rolling_shutter_prob)))
+    return rc;
   if (r->given[O_MIX_WEIGHTS]) {
     const char *s = VAL (O_MIX_WEIGHTS);
     const char *p = s;
