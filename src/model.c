@@ -184,20 +184,39 @@ irc_weights_describe (irc_weights *w, const char *ep, irc_tensor_desc *descs, si
 
 #undef P
 
-size_t
-irc_weights_widest_block (const irc_weights *w)
+/* The widest NAFBlock's channels (at least 1) and all blocks' channels. */
+static void
+block_channels (const irc_weights *w, size_t *widest, size_t *total)
 {
   const irc_config *cfg = &w->cfg;
   const irc_nafblock_w *lists[7] = {w->left[0], w->left[1], w->left[2], w->bottom,
     w->right[0], w->right[1], w->right[2]};
   const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
     cfg->right[0], cfg->right[1], cfg->right[2]};
-  size_t widest = 1;
+  *widest = 1;
+  *total = 0;
   for (int l = 0; l < 7; l++)
-    for (int i = 0; i < counts[l]; i++)
-      if ((size_t) lists[l][i].c > widest)
-        widest = (size_t) lists[l][i].c;
+    for (int i = 0; i < counts[l]; i++) {
+      if ((size_t) lists[l][i].c > *widest)
+        *widest = (size_t) lists[l][i].c;
+      *total += (size_t) lists[l][i].c;
+    }
+}
+
+size_t
+irc_weights_widest_block (const irc_weights *w)
+{
+  size_t widest, total;
+  block_channels (w, &widest, &total);
   return widest;
+}
+
+size_t
+irc_weights_block_channels (const irc_weights *w)
+{
+  size_t widest, total;
+  block_channels (w, &widest, &total);
+  return total;
 }
 
 void

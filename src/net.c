@@ -106,17 +106,8 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
   /* the U-Net's buffers are left empty on an encoder-only net */
   const size_t u = n->encoder_only ? 0 : 1;
   /* a scene attention only where the blocks pool globally */
-  n->attention_size = 0;
-  if (!n->encoder_only && n->tlc_window == 0) {
-    const irc_weights *w = &model->w;
-    const irc_nafblock_w *lists[7] = {w->left[0], w->left[1], w->left[2], w->bottom,
-      w->right[0], w->right[1], w->right[2]};
-    const int counts[7] = {cfg->left[0], cfg->left[1], cfg->left[2], cfg->bottom,
-      cfg->right[0], cfg->right[1], cfg->right[2]};
-    for (int l = 0; l < 7; l++)
-      for (int i = 0; i < counts[l]; i++)
-        n->attention_size += (size_t) lists[l][i].c;
-  }
+  n->attention_size = !n->encoder_only && n->tlc_window == 0
+      ? irc_weights_block_channels (&model->w) : 0;
   struct {
     float **slot;
     size_t count;
@@ -436,6 +427,15 @@ irc_net_set_code (irc_net *n, const float *code2, irc_error *err)
   return apply_code (n, err);
 }
 
+/* Why @n has no scene attention to @what (record, fix). */
+static irc_status
+no_attention (const irc_net *n, const char *what, irc_error *err)
+{
+  return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net has no scene attention to %s: %s", what,
+      n->encoder_only ? "it was created encoder-only"
+      : "its NAFBlocks pool in windows (TLC), not over the whole frame");
+}
+
 static irc_status
 restore (irc_net *n, float *dst, const float *src, int width, int height, int with_code,
     float *means_out, irc_error *err)
@@ -446,9 +446,7 @@ restore (irc_net *n, float *dst, const float *src, int width, int height, int wi
   if (!dst && !means_out)
     return irc_fail (err, IRC_ERR_INVALID, "no output image given");
   if (means_out && !n->attention_size)
-    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net has no scene attention to record: %s",
-        n->encoder_only ? "it was created encoder-only"
-        : "its NAFBlocks pool in windows (TLC), not over the whole frame");
+    return no_attention (n, "record", err);
   if (n->encoder_only)
     return irc_fail (err, IRC_ERR_INVALID, "this net was created encoder-only");
   if (with_code && !n->have_code)
@@ -504,9 +502,7 @@ irc_net_set_attention (irc_net *n, const float *means, irc_error *err)
     return IRC_OK;
   }
   if (!n->attention_size)
-    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net has no scene attention to fix: %s",
-        n->encoder_only ? "it was created encoder-only"
-        : "its NAFBlocks pool in windows (TLC), not over the whole frame");
+    return no_attention (n, "fix", err);
   memmove (n->attention, means, n->attention_size * sizeof (float));
   irc_status st = sync_up (n, n->attention, n->attention_size, err);
   n->attention_fixed = st == IRC_OK;

@@ -521,11 +521,9 @@ irc_runner_process (irc_runner *r, const irc_frame *in, irc_frame *out,
     r->stats.scenes++;
   const int routed = r->active >= 0 && r->active < IRC_DEGRADATION_KINDS;
   irc_net *net = routed ? r->route_net[r->active] : r->net;
-  irc_net *pool = routed ? r->route_att[r->active] : r->att_net;
+  irc_net *pool = routed ? r->route_att[r->active] : r->att_net;   /* NULL: net itself */
   const int scene_attention = r->att_w > 0 && irc_net_attention_size (net) > 0
       && r->active != IRC_ROUTE_CLEAN;
-  if (style && scene_attention && !pool)
-    pool = net;
   if (r->active == IRC_ROUTE_CLEAN) {
     st = IRC_OK;   /* a clean scene: the frame goes back as it came */
   } else if (style && !coded && scene_attention && !r->att_view) {
@@ -538,14 +536,12 @@ irc_runner_process (irc_runner *r, const irc_frame *in, irc_frame *out,
     if (style && !coded && scene_attention)
       st = irc_net_encode (net, r->rgb, W, H, NULL, err);
     if (st == IRC_OK && style && scene_attention)
-      st = pool_scene_attention (r, net, pool, err);
-    if (st != IRC_OK)
-      ;
-    else if (r->tiled)
+      st = pool_scene_attention (r, net, pool ? pool : net, err);
+    if (st == IRC_OK && r->tiled)
       st = run_tiles (r, net, err);
-    else if (style && !coded && !scene_attention)   /* the encoder runs once for both */
-      st = irc_net_restore (net, r->rgb, r->rgb, W, H, err);
-    else
+    else if (st == IRC_OK && style && !coded && !scene_attention)
+      st = irc_net_restore (net, r->rgb, r->rgb, W, H, err);   /* one encoder run for both */
+    else if (st == IRC_OK)
       st = irc_net_restore_with_code (net, r->rgb, r->rgb, W, H, err);
   }
   if (st != IRC_OK)

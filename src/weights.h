@@ -73,6 +73,9 @@ size_t irc_weights_describe (irc_weights *w, const char *enc_prefix,
 /* Channels of the widest NAFBlock of @w (at least 1): what the channel
  * attention's per-channel mean and scale buffers must hold. */
 size_t irc_weights_widest_block (const irc_weights *w);
+/* The channels of all NAFBlocks together (one pooled mean each: the size
+ * of a net's scene attention). */
+size_t irc_weights_block_channels (const irc_weights *w);
 
 /* Sets the channel plan of @w from @cfg and allocates its block arrays. */
 irc_status irc_weights_init (irc_weights *w, const irc_config *cfg, irc_error *err);
