@@ -1252,10 +1252,7 @@ irc_kernel_random_rolling (irc_kernel *top, irc_kernel *bottom, int size, float 
         readout);
   intensity = clampf (intensity, 0.0f, 1.0f);
   const int T = SHAKE_STEPS, lag = (int) lroundf (readout * T), n = T + lag;
-  float *px = malloc ((size_t) 3 * n * sizeof (float));
-  if (!px)
-    return irc_fail (err, IRC_ERR_NOMEM, "out of memory for a shake path");
-  float *py = px + n, *wt = py + n;
+  float px[5 * SHAKE_STEPS], py[5 * SHAKE_STEPS], wt[5 * SHAKE_STEPS];   /* readout <= 4 */
   float len = (size - 1) * irc_rng_range (rng, 0.5f, 1.3f);
   shake_path (px, py, wt, n, len, intensity, rng);
   /* one scale for both, so that they are the same hand's motion */
@@ -1267,7 +1264,6 @@ irc_kernel_random_rolling (irc_kernel *top, irc_kernel *bottom, int size, float 
   irc_status st = splat_path (top, size, px, py, wt, 0, T, scale, err);
   if (st == IRC_OK)
     st = splat_path (bottom, size, px, py, wt, lag, T, scale, err);
-  free (px);
   if (st != IRC_OK) {
     irc_kernel_clear (top);
     irc_kernel_clear (bottom);
