@@ -42,6 +42,7 @@ enum
   PROP_FP16,
   PROP_TLC_WINDOW,
   PROP_PER_FRAME_ATTENTION,
+  PROP_ATTENTION_MAPS,
   PROP_BACKEND_IN_USE,
   PROP_FRAMES_PROCESSED,
   PROP_SCENES_DETECTED,
@@ -69,6 +70,7 @@ struct _GstIrconstyle
   gboolean fp16;
   gint tlc_window;              /* 0 = the model's, -1 = global, N pixels */
   gboolean per_frame_attention;
+  gboolean attention_maps;
   gboolean reload;              /* task, preset or model changed */
   gboolean reconfigure;         /* a runner setting changed */
   guint64 frames_processed;
@@ -365,6 +367,7 @@ configure_runner (GstIrconstyle * self, const GstVideoInfo * info)
   p.vulkan_fp16 = self->fp16;
   p.tlc_window = self->tlc_window;
   p.per_frame_attention = self->per_frame_attention;
+  p.window_maps = self->attention_maps;
   self->reconfigure = FALSE;
   p.detector = self->detector;
   for (int k = 0; k < IRC_DEGRADATION_KINDS; k++)
@@ -720,6 +723,10 @@ gst_irconstyle_set_property (GObject * object, guint prop_id, const GValue * val
       self->per_frame_attention = g_value_get_boolean (value);
       self->reconfigure = TRUE;
       break;
+    case PROP_ATTENTION_MAPS:
+      self->attention_maps = g_value_get_boolean (value);
+      self->reconfigure = TRUE;
+      break;
     case PROP_TILE_SIZE:
       self->tile_size = g_value_get_int (value);
       self->reconfigure = TRUE;
@@ -781,6 +788,9 @@ gst_irconstyle_get_property (GObject * object, guint prop_id, GValue * value,
       break;
     case PROP_PER_FRAME_ATTENTION:
       g_value_set_boolean (value, self->per_frame_attention);
+      break;
+    case PROP_ATTENTION_MAPS:
+      g_value_set_boolean (value, self->attention_maps);
       break;
     case PROP_TILE_SIZE:
       g_value_set_int (value, self->tile_size);
@@ -914,6 +924,16 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
           "scene takes it, so that tiles agree with each other and with the untiled frame; "
           "TRUE pools every frame, and every tile over itself (tiles then disagree at their "
           "seams). Frames up to 512 px restore alike either way on a scene's first frame",
+          FALSE, rw));
+  g_object_class_install_property (gobject_class, PROP_ATTENTION_MAPS,
+      g_param_spec_boolean ("attention-maps", "Attention maps",
+          "With a window (denoise, deblur, dehaze, defog, auto; CPU): TRUE reads every "
+          "block's per-pixel attention from maps recorded each frame on a view of the whole "
+          "frame (every f-th pixel, at most 512 px a side), so that tiles agree with each "
+          "other and with the untiled frame within one level; it costs a pass on the view "
+          "each frame, and on frames above 512 px the models see their attention at the "
+          "view's scale: blur and haze are then restored less (MODELS.md). FALSE: every "
+          "tile pools its own windows (tiles can differ at their seams by a few levels)",
           FALSE, rw));
   g_object_class_install_property (gobject_class, PROP_SCENE_THRESHOLD,
       g_param_spec_float ("scene-threshold", "Scene threshold",

@@ -48,6 +48,17 @@ struct irc_backend {
    * with a global pool (sca_window 0). */
   const float *sca_means;
   float *sca_means_out;
+  /* The frame's attention maps (irc_net_set_attention_maps), for the next
+   * nafblock() call of a window net, set by the net: when @sca_map is set
+   * the block takes each pixel's pool from it (c x sca_map_h x sca_map_w,
+   * read by irc_ref_sample_map at sca_map_y0, sca_map_x0, sca_map_scale)
+   * instead of pooling its windows, even where its window covers the
+   * tile; when @sca_map_out is set it writes its per-pixel pool there (c x
+   * h x w, constant where it pools globally). Host memory: CPU backends. */
+  const float *sca_map;
+  int sca_map_h, sca_map_w;
+  float sca_map_y0, sca_map_x0, sca_map_scale;
+  float *sca_map_out;
   irc_status (*prepare) (irc_backend *be, irc_error *err);
   void (*free) (irc_backend *be);
   /* Dense convolution (k 1 or 3, stride 1 or 2, padding k/2), dst->c outputs;

@@ -5,6 +5,7 @@
 #include "backend.h"
 #include "error.h"
 #include "kernels.h"
+#include "ops/ref.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -238,7 +239,10 @@ nafblock_chunk (int c)
 static void
 local_attention (cpu_backend *cb, float *t, irc_tensor x, const irc_nafblock_w *bw)
 {
-  const int c = x.c, h = x.h, w = x.w, k = cb->base.sca_window;
+  const irc_backend *be = &cb->base;
+  const int c = x.c, h = x.h, w = x.w;
+  /* read from the attention maps: every pixel's pool given (k = 1 places) */
+  const int k = be->sca_map ? 1 : be->sca_window;
   const int kh = k < h ? k : h, kw = k < w ? k : w;
   const int vh = h - kh + 1, vw = w - kw + 1, oy = (h - vh) / 2, ox = (w - vw) / 2;
   const size_t plane = irc_tensor_plane (x), vplane = (size_t) vh * vw;
@@ -246,6 +250,12 @@ local_attention (cpu_backend *cb, float *t, irc_tensor x, const irc_nafblock_w *
   const double inv_area = 1.0 / ((double) kh * kw);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
   for (int ch = 0; ch < c; ch++) {
+    if (be->sca_map) {
+      irc_ref_sample_map (means + ch * vplane, be->sca_map + (size_t) ch * be->sca_map_h
+          * be->sca_map_w, 1, h, w, be->sca_map_h, be->sca_map_w, be->sca_map_y0,
+          be->sca_map_x0, be->sca_map_scale);
+      continue;
+    }
     double *sum = (double *) thread_scratch (cb);
     const float *s = t + ch * plane;
     for (int xx = 0; xx <= w; xx++)
@@ -267,6 +277,16 @@ local_attention (cpu_backend *cb, float *t, irc_tensor x, const irc_nafblock_w *
             * inv_area);
     }
   }
+  if (be->sca_map_out)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (int ch = 0; ch < c; ch++)
+      for (int y = 0; y < h; y++) {
+        const int vy = y - oy < 0 ? 0 : y - oy >= vh ? vh - 1 : y - oy;
+        const float *mrow = means + ch * vplane + (size_t) vy * vw;
+        float *orow = be->sca_map_out + ch * plane + (size_t) y * w;
+        for (int xx = 0; xx < w; xx++)
+          orow[xx] = mrow[xx - ox < 0 ? 0 : xx - ox >= vw ? vw - 1 : xx - ox];
+      }
   irc_k_gemm (smap, vplane, bw->sca_w, c, c, c, means, vplane, (int) vplane, 0);
   irc_k_add_bias (smap, vplane, c, (int) vplane, bw->sca_b);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
@@ -297,9 +317,12 @@ cpu_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   const long n_bands = (h + rows - 1) / rows;
   const int chunk = nafblock_chunk (c);
   const long n_chunks = (long) ((plane + chunk - 1) / chunk);
-  const int win = be->sca_window, local = win > 0 && (win < h || win < w);
+  const int win = be->sca_window;
+  /* attention maps read or written make every pixel's pool its own */
+  const int local = (win > 0 && (win < h || win < w)) || be->sca_map || be->sca_map_out;
   if (be->measuring) {
-    if (local) {
+    /* a window net may be given attention maps: room for them on every level */
+    if (win > 0) {
       need (&cb->need_local, (size_t) 2 * c * plane);
       need (&cb->need_thread, (size_t) 2 * (h + 1) * (w + 1));   /* a double integral image */
     }

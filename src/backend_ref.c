@@ -74,10 +74,16 @@ ref_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   irc_ref_conv2d (b2, a, 2 * c, x.h, x.w, bw->conv2_w, bw->conv2_b, 2 * c, 3, 1, 2 * c);
   irc_ref_simple_gate (g, b2, c, hw);
   const int k = be->sca_window;
-  if (k > 0 && (k < x.h || k < x.w)) {
+  if ((k > 0 && (k < x.h || k < x.w)) || be->sca_map || be->sca_map_out) {
     /* TLC: the attention sees each pixel's local mean, through sca.1 per pixel */
     float *local = b2, *smap = b2 + c * hw;
-    irc_ref_local_mean (local, g, c, x.h, x.w, k);
+    if (be->sca_map)
+      irc_ref_sample_map (local, be->sca_map, c, x.h, x.w, be->sca_map_h, be->sca_map_w,
+          be->sca_map_y0, be->sca_map_x0, be->sca_map_scale);
+    else
+      irc_ref_local_mean (local, g, c, x.h, x.w, k);
+    if (be->sca_map_out)
+      memcpy (be->sca_map_out, local, (size_t) c * hw * sizeof (float));
     irc_ref_conv2d (smap, local, c, x.h, x.w, bw->sca_w, bw->sca_b, c, 1, 1, 1);
     for (size_t i = 0; i < (size_t) c * hw; i++)
       g[i] *= smap[i];

@@ -29,6 +29,11 @@ struct irc_net {
   size_t attention_size;
   int attention_fixed;           /* restores take @attention as the blocks' pools */
   int attention_record;          /* the next restore writes its pools into @attention */
+  /* a window net's attention maps (irc_net_set_attention_maps), borrowed */
+  const float *maps;             /* fixed: restores read their pools from these */
+  float *maps_out;               /* the next restore writes its pools here */
+  int map_hp, map_wp, map_shrink; /* the padded view the maps were recorded on */
+  int origin_x, origin_y;        /* the next restores' place in the frame */
   int fea_h[3], fea_w[3];        /* of the last encoder run */
 };
 
@@ -315,23 +320,35 @@ encode_head (irc_net *n, irc_error *err)
 }
 
 /* The blocks of one U-Net level (0 = full resolution); *@att is where the
- * next block's means lie in the scene attention. */
+ * next block's means lie in the scene attention, *@map_at where its map
+ * lies in the attention maps given or written. */
 static void
 run_blocks (irc_net *n, int level, irc_tensor x, const irc_nafblock_w *blocks, int count,
-    size_t *att)
+    size_t *att, size_t *map_at)
 {
   irc_backend *be = n->be;
   be->sca_window = n->tlc_window > 0 ? (n->tlc_window >> level > 0 ? n->tlc_window >> level : 1)
       : 0;
+  const int reading = n->maps && !be->measuring, writing = n->maps_out && !be->measuring;
+  be->sca_map_h = reading ? n->map_hp >> level : x.h;
+  be->sca_map_w = reading ? n->map_wp >> level : x.w;
+  be->sca_map_y0 = (float) n->origin_y / (float) (1 << level);
+  be->sca_map_x0 = (float) n->origin_x / (float) (1 << level);
+  be->sca_map_scale = reading ? 1.0f / (float) n->map_shrink : 1.0f;
   for (int i = 0; i < count; i++) {
     float *means = n->attention_size ? n->attention + *att : NULL;
     be->sca_means = n->attention_fixed && !be->measuring ? means : NULL;
     be->sca_means_out = n->attention_record && !be->measuring ? means : NULL;
+    be->sca_map = reading ? n->maps + *map_at : NULL;
+    be->sca_map_out = writing ? n->maps_out + *map_at : NULL;
     be->nafblock (be, x, &blocks[i]);
     *att += (size_t) blocks[i].c;
+    *map_at += (size_t) blocks[i].c * be->sca_map_h * be->sca_map_w;
   }
   be->sca_means = NULL;
   be->sca_means_out = NULL;
+  be->sca_map = NULL;
+  be->sca_map_out = NULL;
 }
 
 /* The U-Net guided by the cached code and the encoder's feature maps. */
@@ -350,10 +367,11 @@ run_unet (irc_net *n, int hp, int wp)
   irc_tensor x4 = view (n->x4, 4 * C, h[3], wd[3]);
   irc_tensor lv[4] = {x1, x2, x3, x4};
   size_t att = 0;   /* the blocks' means lie in the scene attention in the order they run */
+  size_t map_at = 0;   /* and their maps in the attention maps */
 
   be->conv (be, x1, in, w->pre_w, NULL, 3, 1, 0, NULL);
   for (int l = 0; l < 3; l++) {
-    run_blocks (n, l, lv[l], w->left[l], cfg->left[l], &att);
+    run_blocks (n, l, lv[l], w->left[l], cfg->left[l], &att, &map_at);
     /* the next level is cat(unshuffle(DC(x)), AffineTransform(fea)) */
     irc_tensor main = irc_tensor_slice (lv[l + 1], 0, lv[l].c);
     irc_tensor inj = irc_tensor_slice (lv[l + 1], lv[l].c, C);
@@ -361,7 +379,7 @@ run_unet (irc_net *n, int hp, int wp)
     be->down (be, main, lv[l], w->dc_w[l]);
     be->conv (be, inj, fea, w->at_w[l], NULL, 1, 1, 1, NULL);
   }
-  run_blocks (n, 3, x4, w->bottom, cfg->bottom, &att);
+  run_blocks (n, 3, x4, w->bottom, cfg->bottom, &att, &map_at);
   irc_tensor b = view (n->b, 3 * C, h[3], wd[3]);
   be->conv (be, b, x4, n->fusion_w, NULL, 1, 1, 0, NULL);
 
@@ -369,11 +387,11 @@ run_unet (irc_net *n, int hp, int wp)
   irc_tensor r2 = view (n->r2, 3 * C, h[1], wd[1]);
   irc_tensor r1 = view (n->r1, 2 * C, h[0], wd[0]);
   be->up (be, r3, b, x3, w->uc_up_w[2], w->uc_down_w[2]);
-  run_blocks (n, 2, r3, w->right[2], cfg->right[2], &att);
+  run_blocks (n, 2, r3, w->right[2], cfg->right[2], &att, &map_at);
   be->up (be, r2, r3, x2, w->uc_up_w[1], w->uc_down_w[1]);
-  run_blocks (n, 1, r2, w->right[1], cfg->right[1], &att);
+  run_blocks (n, 1, r2, w->right[1], cfg->right[1], &att, &map_at);
   be->up (be, r1, r2, x1, w->uc_up_w[0], w->uc_down_w[0]);
-  run_blocks (n, 0, r1, w->right[0], cfg->right[0], &att);
+  run_blocks (n, 0, r1, w->right[0], cfg->right[0], &att, &map_at);
   irc_tensor o = view (n->out, 3, hp, wp);
   be->conv (be, o, r1, w->fin_w, NULL, 3, 1, 0, &in);
 }
@@ -443,7 +461,7 @@ restore (irc_net *n, float *dst, const float *src, int width, int height, int wi
   irc_status st = check_frame (n, src, width, height, err);
   if (st != IRC_OK)
     return st;
-  if (!dst && !means_out)
+  if (!dst && !means_out && !n->maps_out)
     return irc_fail (err, IRC_ERR_INVALID, "no output image given");
   if (means_out && !n->attention_size)
     return no_attention (n, "record", err);
@@ -492,6 +510,90 @@ irc_net_restore_recording (irc_net *n, float *dst, const float *src, int width, 
   irc_status st = restore (n, dst, src, width, height, with_code, means, err);
   n->attention_fixed = fixed && st == IRC_OK;
   return st;
+}
+
+size_t
+irc_net_attention_maps_size (const irc_net *n, int width, int height)
+{
+  if (!n || n->encoder_only || n->tlc_window == 0 || width < 1 || height < 1)
+    return 0;
+  const irc_weights *w = n->w;
+  const irc_config *cfg = &w->cfg;
+  const size_t hp = (size_t) pad8 (height), wp = (size_t) pad8 (width);
+  size_t total = 0;
+  for (int l = 0; l < 3; l++) {
+    const size_t plane = (hp >> l) * (wp >> l);
+    for (int i = 0; i < cfg->left[l]; i++)
+      total += (size_t) w->left[l][i].c * plane;
+    for (int i = 0; i < cfg->right[l]; i++)
+      total += (size_t) w->right[l][i].c * plane;
+  }
+  for (int i = 0; i < cfg->bottom; i++)
+    total += (size_t) w->bottom[i].c * (hp >> 3) * (wp >> 3);
+  return total;
+}
+
+/* Why @n cannot take attention maps, or NULL when it can. */
+static const char *
+no_maps (const irc_net *n)
+{
+  if (n->encoder_only)
+    return "it was created encoder-only";
+  if (n->tlc_window == 0)
+    return "its NAFBlocks pool over the whole frame (use the scene attention)";
+  if (n->be->kind == IRC_BACKEND_VULKAN)
+    return "the Vulkan backend reads no attention maps";
+  return NULL;
+}
+
+irc_status
+irc_net_restore_recording_maps (irc_net *n, float *dst, const float *src, int width, int height,
+    int with_code, float *maps, irc_error *err)
+{
+  if (!maps)
+    return irc_fail (err, IRC_ERR_INVALID, "irc_net_restore_recording_maps: nowhere to record");
+  const char *why = no_maps (n);
+  if (why)
+    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net records no attention maps: %s", why);
+  const float *fixed = n->maps;
+  n->maps = NULL;   /* recording pools this frame's own windows */
+  n->maps_out = maps;
+  irc_status st = restore (n, dst, src, width, height, with_code, NULL, err);
+  n->maps_out = NULL;
+  n->maps = fixed;
+  return st;
+}
+
+irc_status
+irc_net_set_attention_maps (irc_net *n, const float *maps, int map_width, int map_height,
+    int shrink, irc_error *err)
+{
+  if (!maps) {
+    n->maps = NULL;
+    return IRC_OK;
+  }
+  const char *why = no_maps (n);
+  if (why)
+    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net takes no attention maps: %s", why);
+  if (map_width < 1 || map_height < 1 || map_width > 16384 || map_height > 16384 || shrink < 1
+      || shrink > 16384)
+    return irc_fail (err, IRC_ERR_INVALID,
+        "irc_net_set_attention_maps: view %dx%d or shrink factor %d out of range", map_width,
+        map_height, shrink);
+  n->maps = maps;
+  n->map_hp = pad8 (map_height);
+  n->map_wp = pad8 (map_width);
+  n->map_shrink = shrink;
+  return IRC_OK;
+}
+
+void
+irc_net_set_origin (irc_net *n, int x, int y)
+{
+  if (n) {
+    n->origin_x = x;
+    n->origin_y = y;
+  }
 }
 
 irc_status

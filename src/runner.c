@@ -38,6 +38,12 @@ struct irc_runner {
   size_t att_size;
   irc_net *att_net;             /* pools for the runner's model when its own net is too small */
   irc_net *route_att[IRC_DEGRADATION_KINDS];    /* the same for each route */
+  /* window nets (TLC): every block's per-pixel pool, recorded each frame on
+   * the view by a net of the same model (att_net, route_att) whose windows
+   * are shrunk alike, read by every tile at its place */
+  int att_shrink;               /* the view's whole shrink factor */
+  float *att_maps;              /* room for the largest network's maps */
+  size_t att_maps_size;
   char warning[1024];           /* settings not honoured as given, or "" */
 };
 
@@ -49,6 +55,7 @@ runner_destroy (irc_runner *r)
   irc_net_free (&r->att_net);
   free (r->att_view);
   free (r->att_means);
+  free (r->att_maps);
   irc_detector_free (&r->det);
   for (int k = 0; k < IRC_DEGRADATION_KINDS; k++) {
     irc_net_free (&r->route_net[k]);
@@ -132,7 +139,9 @@ window_warnings (irc_runner *r, int window)
   if (window <= 0)
     return;
   const char *from = p->tlc_window > 0 ? "the requested" : "the model's";
-  if (r->tiled) {
+  if (r->tiled && p->window_maps && p->backend != IRC_BACKEND_VULKAN) {
+    /* the tiles read the frame's attention maps: no seams to warn of */
+  } else if (r->tiled) {
     /* the narrowest region along each tiled side (edge tiles have context
      * on one side only) */
     int min_w = W, min_h = H;
@@ -150,7 +159,7 @@ window_warnings (irc_runner *r, int window)
       warn (r, "%s attention (TLC) window of %d px is larger than the tiles it runs in "
           "(%dx%d px at the smallest, with their overlap): each tile pools over its "
           "whole self instead, so neighbouring tiles can disagree at their seams; use "
-          "a larger tile size, tile size 0 (no tiles) or a smaller window", from, window,
+          "a larger tile size, tile size 0 (no tiles), attention maps or a smaller window", from, window,
           min_w, min_h);
   } else if (p->tlc_window > 0 && (window > W || window > H)) {
     warn (r, "the requested attention (TLC) window of %d px is larger than the %dx%d frame: "
@@ -316,7 +325,13 @@ attention_setup (irc_runner *r, const irc_model *model, irc_net *net,
 {
   const irc_runner_params *p = &r->p;
   const size_t size = irc_net_attention_size (net);
-  if (p->per_frame_attention || size == 0)
+  /* a window net needs maps where tiles would pool apart or the frame is
+   * larger than the view (so that tiled and whole frames pool alike) */
+  const int windowed = p->window_maps && size == 0 && np->tlc_window > 0
+      && irc_net_backend (net) != IRC_BACKEND_VULKAN
+      && (r->tiled || p->width > IRC_RUNNER_ATTENTION_SIDE
+          || p->height > IRC_RUNNER_ATTENTION_SIDE);
+  if (size == 0 ? !windowed : p->per_frame_attention)
     return IRC_OK;
   if (r->att_w == 0) {
     const int f = irc_box_shrink (NULL, p->width, p->height, IRC_RUNNER_ATTENTION_SIDE, NULL,
@@ -327,6 +342,25 @@ attention_setup (irc_runner *r, const irc_model *model, irc_net *net,
       r->att_w = p->width;
       r->att_h = p->height;
     }
+    r->att_shrink = f > 1 ? f : 1;
+  }
+  if (windowed) {
+    /* the view's windows cover what the frame's do */
+    irc_net_params ap = *np;
+    ap.encoder_only = 0;
+    ap.tlc_window = (np->tlc_window + r->att_shrink / 2) / r->att_shrink;
+    ap.tlc_window = ap.tlc_window > 0 ? ap.tlc_window : 1;
+    irc_status st = irc_net_new (model, r->att_w, r->att_h, &ap, att_net, err);
+    const size_t maps = st == IRC_OK
+        ? irc_net_attention_maps_size (*att_net, r->att_w, r->att_h) : 0;
+    if (st == IRC_OK && maps > r->att_maps_size) {
+      free (r->att_maps);
+      if (!(r->att_maps = calloc (maps, sizeof (float))))
+        return irc_fail (err, IRC_ERR_NOMEM, "runner: out of memory for %zu MB of attention maps",
+            maps * sizeof (float) >> 20);
+      r->att_maps_size = maps;
+    }
+    return st;
   }
   if (size > r->att_size) {
     free (r->att_means);
@@ -452,6 +486,36 @@ pool_scene_attention (irc_runner *r, irc_net *net, irc_net *pool, irc_error *err
   return st;
 }
 
+/* Records the attention maps of @net (window net, code set) on this
+ * frame's view through @pool and fixes them in @net. */
+static irc_status
+record_attention_maps (irc_runner *r, irc_net *net, irc_net *pool, irc_error *err)
+{
+  const float *view = r->rgb;
+  if (r->att_view) {
+    /* every f-th pixel, not the f x f mean: averaging would take the noise
+     * out of the view, and a denoiser's attention measures the noise (box
+     * means cost it 3.7 dB at 1600x1200, sampling 0.1) */
+    const int f = r->att_shrink, W = r->p.width, H = r->p.height, at = f / 2;
+    for (int c = 0; c < 3; c++)
+      for (int y = 0; y < r->att_h; y++) {
+        const float *row = r->rgb + ((size_t) c * H + (size_t) y * f + at) * W + at;
+        float *dst = r->att_view + ((size_t) c * r->att_h + y) * r->att_w;
+        for (int x = 0; x < r->att_w; x++)
+          dst[x] = row[(size_t) x * f];
+      }
+    view = r->att_view;
+  }
+  irc_status st = irc_net_set_code (pool, irc_net_code (net), err);
+  if (st == IRC_OK)
+    st = irc_net_restore_recording_maps (pool, NULL, view, r->att_w, r->att_h, 1, r->att_maps,
+        err);
+  if (st == IRC_OK)
+    st = irc_net_set_attention_maps (net, r->att_maps, r->att_w, r->att_h, r->att_shrink, err);
+  irc_net_set_origin (net, 0, 0);
+  return st;
+}
+
 static irc_status
 run_tiles (irc_runner *r, irc_net *net, irc_error *err)
 {
@@ -471,6 +535,7 @@ run_tiles (irc_runner *r, irc_net *net, irc_error *err)
         for (int y = 0; y < rh; y++)
           memcpy (r->tile_in + c * rp + (size_t) y * rw,
               r->rgb + c * plane + (size_t) (ry0 + y) * W + rx0, (size_t) rw * sizeof (float));
+      irc_net_set_origin (net, rx0, ry0);
       irc_status st = irc_net_restore_with_code (net, r->tile_out, r->tile_in, rw, rh, err);
       if (st != IRC_OK)
         return st;
@@ -524,8 +589,19 @@ irc_runner_process (irc_runner *r, const irc_frame *in, irc_frame *out,
   irc_net *pool = routed ? r->route_att[r->active] : r->att_net;   /* NULL: net itself */
   const int scene_attention = r->att_w > 0 && irc_net_attention_size (net) > 0
       && r->active != IRC_ROUTE_CLEAN;
+  /* pool is set for a window net only when it takes attention maps */
+  const int maps = pool && irc_net_attention_size (net) == 0 && r->active != IRC_ROUTE_CLEAN;
   if (r->active == IRC_ROUTE_CLEAN) {
     st = IRC_OK;   /* a clean scene: the frame goes back as it came */
+  } else if (maps) {
+    if (style && !coded)
+      st = irc_net_encode (net, r->rgb, W, H, NULL, err);
+    if (st == IRC_OK)
+      st = record_attention_maps (r, net, pool, err);
+    if (st == IRC_OK && r->tiled)
+      st = run_tiles (r, net, err);
+    else if (st == IRC_OK)
+      st = irc_net_restore_with_code (net, r->rgb, r->rgb, W, H, err);
   } else if (style && !coded && scene_attention && !r->att_view) {
     /* the view is the frame: one pass computes the code, pools the
      * attention and restores, as a still image is restored */

@@ -314,6 +314,44 @@ irc_status irc_net_restore_recording (irc_net *net, float *dst, const float *src
  * clamp it to defined bytes). */
 irc_status irc_net_set_attention (irc_net *net, const float *means, irc_error *err);
 
+/* Attention maps: the same agreement for nets whose blocks pool in windows
+ * (TLC). A window's mean varies over the frame, so a tile that pools its
+ * own windows near its edges (clamped inside the tile) sees other means
+ * than the whole frame does there. Instead every block's per-pixel pool is
+ * recorded once per frame on a view of the whole frame (shrunk by a whole
+ * factor; its windows shrunk alike), and every tile reads its pools from
+ * those maps at its own place in the frame, as the whole frame does. The
+ * CPU backends only. */
+
+/** How many floats the attention maps of a @width x @height frame take
+ * (every NAFBlock's per-pixel pool, channels x the block's level size of
+ * the frame padded to a multiple of 8, in the order the blocks run). 0 for
+ * a net whose blocks pool globally (see irc_net_attention_size()) or that
+ * is encoder-only. */
+size_t irc_net_attention_maps_size (const irc_net *net, int width, int height);
+
+/** Restores @src as irc_net_restore_recording() does, writing every block's
+ * per-pixel pool to @maps (irc_net_attention_maps_size(@width, @height)
+ * floats) instead. @dst may be NULL. Fails on a global-pool net, a Vulkan
+ * one or without @maps. */
+irc_status irc_net_restore_recording_maps (irc_net *net, float *dst, const float *src,
+    int width, int height, int with_code, float *maps, irc_error *err);
+
+/** Fixes the pools of later restores to @maps, recorded by
+ * irc_net_restore_recording_maps() on a @map_width x @map_height view of the
+ * frame shrunk by the whole factor @shrink (1: the frame itself), possibly
+ * by another net of the same model. The blocks then read each pixel's pool
+ * from the maps, bilinearly, at the pixel's place in the frame
+ * (irc_net_set_origin()). @maps is used in place, not copied: it must stay
+ * valid and unchanged while fixed. NULL returns to pooling each frame.
+ * Fails on a global-pool or Vulkan net. */
+irc_status irc_net_set_attention_maps (irc_net *net, const float *maps, int map_width,
+    int map_height, int shrink, irc_error *err);
+
+/** Where the next restores' top-left pixel lies in the frame the attention
+ * maps describe (a tile's origin; 0, 0 for the whole frame). */
+void irc_net_set_origin (irc_net *net, int x, int y);
+
 /** Sets the latent code (config.code floats) used by irc_net_restore_with_code(). */
 irc_status irc_net_set_code (irc_net *net, const float *code2, irc_error *err);
 

@@ -101,6 +101,18 @@ typedef struct {
    * then disagree at their seams); a still image at most that size gets
    * the same either way. */
   int per_frame_attention;
+  /** 1: a model whose NAFBlocks pool in windows (TLC: denoise, deblur,
+   * dehaze, defog, auto) reads every block's per-pixel pool from attention
+   * maps recorded each frame on a view of the whole frame (at most
+   * IRC_RUNNER_ATTENTION_SIDE px on its longer side, every f-th pixel, its
+   * windows shrunk alike; irc_net_set_attention_maps), so that tiles agree
+   * with each other and with the untiled frame. Costs a pass on the view
+   * each frame (about 1/f^2 of the frame's; the whole frame again when a
+   * frame within the view's size is tiled). On frames larger than the view
+   * the models see their attention at the view's scale, which changes what
+   * they do: measured in MODELS.md (blur and haze are restored less). 0
+   * (the default): every tile pools its own windows. Nothing on Vulkan. */
+  int window_maps;
 } irc_runner_params;
 
 /** The longer side of the view a scene's attention is pooled on: a whole
@@ -110,7 +122,7 @@ typedef struct {
 
 #define IRC_RUNNER_DEFAULTS \
   { 0, 0, IRC_FORMAT_RGB, IRC_MATRIX_BT709, 0, IRC_BACKEND_AUTO, -1, 0, 512, 48, 0.3f, 0, 0, 0, \
-    NULL, { NULL, NULL, NULL, NULL }, 0.3f, 0, 0 }
+    NULL, { NULL, NULL, NULL, NULL }, 0.3f, 0, 0, 0 }
 
 typedef struct irc_runner irc_runner;
 

@@ -123,6 +123,43 @@ irc_ref_local_mean (float *dst, const float *src, int c, int h, int w, int k)
   }
 }
 
+/* One axis of irc_ref_sample_map: the two source indices and the weight
+ * of the second. */
+static void
+sample_axis (float at, int n, int *i0, int *i1, float *frac)
+{
+  at = at < 0.0f ? 0.0f : at > (float) (n - 1) ? (float) (n - 1) : at;
+  const int lo = (int) at;
+  *i0 = lo;
+  *i1 = lo + 1 < n ? lo + 1 : lo;
+  *frac = at - (float) lo;
+}
+
+void
+irc_ref_sample_map (float *dst, const float *map, int c, int h, int w, int map_h, int map_w,
+    float y0, float x0, float scale)
+{
+  const size_t hw = (size_t) h * w, mhw = (size_t) map_h * map_w;
+  for (int y = 0; y < h; y++) {
+    int my0, my1;
+    float fy;
+    sample_axis ((y0 + (float) y + 0.5f) * scale - 0.5f, map_h, &my0, &my1, &fy);
+    for (int x = 0; x < w; x++) {
+      int mx0, mx1;
+      float fx;
+      sample_axis ((x0 + (float) x + 0.5f) * scale - 0.5f, map_w, &mx0, &mx1, &fx);
+      for (int ch = 0; ch < c; ch++) {
+        const float *m = map + ch * mhw;
+        const float top = m[(size_t) my0 * map_w + mx0]
+            + fx * (m[(size_t) my0 * map_w + mx1] - m[(size_t) my0 * map_w + mx0]);
+        const float bot = m[(size_t) my1 * map_w + mx0]
+            + fx * (m[(size_t) my1 * map_w + mx1] - m[(size_t) my1 * map_w + mx0]);
+        dst[ch * hw + (size_t) y * w + x] = top + fy * (bot - top);
+      }
+    }
+  }
+}
+
 void
 irc_ref_scale_channels (float *x, int c, size_t hw, const float *s)
 {

@@ -35,6 +35,15 @@ void irc_ref_channel_mean (float *dst, const float *src, int c, size_t hw);
  * dst is c x h x w. */
 void irc_ref_local_mean (float *dst, const float *src, int c, int h, int w, int k);
 
+/* A map read at another scale and place (the runner's attention maps): dst
+ * (c x h x w) at (y, x) is @map (c x map_h x map_w) sampled bilinearly at
+ * ((y0 + y + 0.5) * scale - 0.5, (x0 + x + 0.5) * scale - 0.5), pixel
+ * centres at half-integers as in F.interpolate(align_corners=False), the
+ * place clamped inside the map. dst at a given (y0 + y, x0 + x) does not
+ * depend on y0 and x0 apart, so tiles read what the whole frame reads. */
+void irc_ref_sample_map (float *dst, const float *map, int c, int h, int w, int map_h,
+    int map_w, float y0, float x0, float scale);
+
 /* x * s[:, None, None], in place. */
 void irc_ref_scale_channels (float *x, int c, size_t hw, const float *s);
 
