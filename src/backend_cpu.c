@@ -248,14 +248,50 @@ local_attention (cpu_backend *cb, float *t, irc_tensor x, const irc_nafblock_w *
   const size_t plane = irc_tensor_plane (x), vplane = (size_t) vh * vw;
   float *means = cb->local, *smap = cb->local + (size_t) c * vplane;
   const double inv_area = 1.0 / ((double) kh * kw);
+  if (be->sca_map) {
+    /* irc_ref_sample_map's arithmetic, its row and column weights computed
+     * once for every channel: the maps' two source indices (exact in float)
+     * and the weight of the second */
+    float *row_tab = cb->local + (size_t) 2 * c * plane, *col_tab = row_tab + (size_t) 3 * h;
+    const int mh = be->sca_map_h, mw = be->sca_map_w;
+    for (int y = 0; y < h; y++) {
+      float at = (be->sca_map_y0 + (float) y + 0.5f) * be->sca_map_scale - 0.5f;
+      at = at < 0.0f ? 0.0f : at > (float) (mh - 1) ? (float) (mh - 1) : at;
+      const int lo = (int) at;
+      row_tab[3 * y] = (float) lo;
+      row_tab[3 * y + 1] = (float) (lo + 1 < mh ? lo + 1 : lo);
+      row_tab[3 * y + 2] = at - (float) lo;
+    }
+    for (int xx = 0; xx < w; xx++) {
+      float at = (be->sca_map_x0 + (float) xx + 0.5f) * be->sca_map_scale - 0.5f;
+      at = at < 0.0f ? 0.0f : at > (float) (mw - 1) ? (float) (mw - 1) : at;
+      const int lo = (int) at;
+      col_tab[3 * xx] = (float) lo;
+      col_tab[3 * xx + 1] = (float) (lo + 1 < mw ? lo + 1 : lo);
+      col_tab[3 * xx + 2] = at - (float) lo;
+    }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
+    for (int ch = 0; ch < c; ch++) {
+      const float *m = be->sca_map + (size_t) ch * mh * mw;
+      float *dst = means + ch * vplane;
+      for (int y = 0; y < h; y++) {
+        const float *r0 = m + (size_t) row_tab[3 * y] * mw;
+        const float *r1 = m + (size_t) row_tab[3 * y + 1] * mw;
+        const float fy = row_tab[3 * y + 2];
+        for (int xx = 0; xx < w; xx++) {
+          const int x0 = (int) col_tab[3 * xx], x1 = (int) col_tab[3 * xx + 1];
+          const float fx = col_tab[3 * xx + 2];
+          const float top = r0[x0] + fx * (r0[x1] - r0[x0]);
+          const float bot = r1[x0] + fx * (r1[x1] - r1[x0]);
+          dst[(size_t) y * w + xx] = top + fy * (bot - top);
+        }
+      }
+    }
+  }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
   for (int ch = 0; ch < c; ch++) {
-    if (be->sca_map) {
-      irc_ref_sample_map (means + ch * vplane, be->sca_map + (size_t) ch * be->sca_map_h
-          * be->sca_map_w, 1, h, w, be->sca_map_h, be->sca_map_w, be->sca_map_y0,
-          be->sca_map_x0, be->sca_map_scale);
+    if (be->sca_map)
       continue;
-    }
     double *sum = (double *) thread_scratch (cb);
     const float *s = t + ch * plane;
     for (int xx = 0; xx <= w; xx++)
@@ -323,7 +359,8 @@ cpu_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
   if (be->measuring) {
     /* a window net may be given attention maps: room for them on every level */
     if (win > 0) {
-      need (&cb->need_local, (size_t) 2 * c * plane);
+      /* and the attention maps' sampling tables: 3 floats a row and a column */
+      need (&cb->need_local, (size_t) 2 * c * plane + 3 * ((size_t) h + w));
       need (&cb->need_thread, (size_t) 2 * (h + 1) * (w + 1));   /* a double integral image */
     }
     need (&cb->need_thread, max_size ((size_t) 18 * c * w, BAND_BUDGET) + 2 * (size_t) w);

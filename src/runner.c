@@ -159,7 +159,8 @@ window_warnings (irc_runner *r, int window)
       warn (r, "%s attention (TLC) window of %d px is larger than the tiles it runs in "
           "(%dx%d px at the smallest, with their overlap): each tile pools over its "
           "whole self instead, so neighbouring tiles can disagree at their seams; use "
-          "a larger tile size, tile size 0 (no tiles), attention maps or a smaller window", from, window,
+          "a larger tile size, tile size 0 (no tiles), attention maps or a smaller window",
+          from, window,
           min_w, min_h);
   } else if (p->tlc_window > 0 && (window > W || window > H)) {
     warn (r, "the requested attention (TLC) window of %d px is larger than the %dx%d frame: "
