@@ -927,7 +927,7 @@ gst_irconstyle_class_init (GstIrconstyleClass * klass)
           FALSE, rw));
   g_object_class_install_property (gobject_class, PROP_ATTENTION_MAPS,
       g_param_spec_boolean ("attention-maps", "Attention maps",
-          "With a window (denoise, deblur, dehaze, defog, auto; CPU): TRUE reads every "
+          "With a window (denoise, deblur, dehaze, defog, auto): TRUE reads every "
           "block's per-pixel attention from maps recorded each frame on a view of the whole "
           "frame (every f-th pixel, at most 512 px a side), so that tiles agree with each "
           "other and with the untiled frame within one level; it costs a pass on the view "

@@ -29,9 +29,11 @@ struct irc_net {
   size_t attention_size;
   int attention_fixed;           /* restores take @attention as the blocks' pools */
   int attention_record;          /* the next restore writes its pools into @attention */
-  /* a window net's attention maps (irc_net_set_attention_maps), borrowed */
-  const float *maps;             /* fixed: restores read their pools from these */
-  float *maps_out;               /* the next restore writes its pools here */
+  /* a window net's attention maps, in the arena (irc_net_params.maps_width) */
+  float *maps;
+  size_t maps_cap;
+  int maps_fixed;                /* restores read their pools from @maps */
+  int maps_record;               /* the next restore writes its pools there */
   int map_hp, map_wp, map_shrink; /* the padded view the maps were recorded on */
   int origin_x, origin_y;        /* the next restores' place in the frame */
   int fea_h[3], fea_w[3];        /* of the last encoder run */
@@ -113,6 +115,13 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
   /* a scene attention only where the blocks pool globally */
   n->attention_size = !n->encoder_only && n->tlc_window == 0
       ? irc_weights_block_channels (&model->w) : 0;
+  if (params->maps_width < 0 || params->maps_height < 0 || params->maps_width > 16384
+      || params->maps_height > 16384) {
+    free (n);
+    return irc_fail (err, IRC_ERR_INVALID, "irc_net_new: attention maps of %dx%d",
+        params->maps_width, params->maps_height);
+  }
+  n->maps_cap = irc_net_attention_maps_size (n, params->maps_width, params->maps_height);
   struct {
     float **slot;
     size_t count;
@@ -124,7 +133,7 @@ irc_net_new (const irc_model *model, int max_width, int max_height,
     {&n->x4, u * 4 * C * l3}, {&n->b, u * 3 * C * l3}, {&n->r3, u * 4 * C * l2},
     {&n->r2, u * 3 * C * l1}, {&n->r1, u * 2 * C * l0}, {&n->out, u * 3 * l0},
     {&n->code1, code}, {&n->code2, code}, {&n->qv, 4 * C}, {&n->fusion_w, 3 * C * 4 * C},
-    {&n->pooled, 16 * ew}, {&n->attention, n->attention_size},
+    {&n->pooled, 16 * ew}, {&n->attention, n->attention_size}, {&n->maps, n->maps_cap},
   };
   size_t total = 0;
   for (size_t i = 0; i < sizeof plan / sizeof plan[0]; i++)
@@ -329,7 +338,7 @@ run_blocks (irc_net *n, int level, irc_tensor x, const irc_nafblock_w *blocks, i
   irc_backend *be = n->be;
   be->sca_window = n->tlc_window > 0 ? (n->tlc_window >> level > 0 ? n->tlc_window >> level : 1)
       : 0;
-  const int reading = n->maps && !be->measuring, writing = n->maps_out && !be->measuring;
+  const int reading = n->maps_fixed && !be->measuring, writing = n->maps_record && !be->measuring;
   be->sca_map_h = reading ? n->map_hp >> level : x.h;
   be->sca_map_w = reading ? n->map_wp >> level : x.w;
   be->sca_map_y0 = (float) n->origin_y / (float) (1 << level);
@@ -340,7 +349,7 @@ run_blocks (irc_net *n, int level, irc_tensor x, const irc_nafblock_w *blocks, i
     be->sca_means = n->attention_fixed && !be->measuring ? means : NULL;
     be->sca_means_out = n->attention_record && !be->measuring ? means : NULL;
     be->sca_map = reading ? n->maps + *map_at : NULL;
-    be->sca_map_out = writing ? n->maps_out + *map_at : NULL;
+    be->sca_map_out = writing ? n->maps + *map_at : NULL;
     be->nafblock (be, x, &blocks[i]);
     *att += (size_t) blocks[i].c;
     *map_at += (size_t) blocks[i].c * be->sca_map_h * be->sca_map_w;
@@ -461,7 +470,7 @@ restore (irc_net *n, float *dst, const float *src, int width, int height, int wi
   irc_status st = check_frame (n, src, width, height, err);
   if (st != IRC_OK)
     return st;
-  if (!dst && !means_out && !n->maps_out)
+  if (!dst && !means_out && !n->maps_record)
     return irc_fail (err, IRC_ERR_INVALID, "no output image given");
   if (means_out && !n->attention_size)
     return no_attention (n, "record", err);
@@ -533,16 +542,18 @@ irc_net_attention_maps_size (const irc_net *n, int width, int height)
   return total;
 }
 
-/* Why @n cannot take attention maps, or NULL when it can. */
+/* Why @n cannot hold the attention maps of a @width x @height view, or NULL
+ * when it can. */
 static const char *
-no_maps (const irc_net *n)
+no_maps (const irc_net *n, int width, int height)
 {
   if (n->encoder_only)
     return "it was created encoder-only";
   if (n->tlc_window == 0)
     return "its NAFBlocks pool over the whole frame (use the scene attention)";
-  if (n->be->kind == IRC_BACKEND_VULKAN)
-    return "the Vulkan backend reads no attention maps";
+  if (irc_net_attention_maps_size (n, width, height) > n->maps_cap)
+    return n->maps_cap ? "the view is larger than irc_net_params.maps_width x maps_height"
+        : "it was created without room for them (irc_net_params.maps_width, maps_height)";
   return NULL;
 }
 
@@ -552,15 +563,20 @@ irc_net_restore_recording_maps (irc_net *n, float *dst, const float *src, int wi
 {
   if (!maps)
     return irc_fail (err, IRC_ERR_INVALID, "irc_net_restore_recording_maps: nowhere to record");
-  const char *why = no_maps (n);
+  const char *why = no_maps (n, width, height);
   if (why)
-    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net records no attention maps: %s", why);
-  const float *fixed = n->maps;
-  n->maps = NULL;   /* recording pools this frame's own windows */
-  n->maps_out = maps;
+    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net records no %dx%d attention maps: %s",
+        width, height, why);
+  /* recording pools this frame's own windows, over whatever was fixed */
+  n->maps_fixed = 0;
+  n->maps_record = 1;
   irc_status st = restore (n, dst, src, width, height, with_code, NULL, err);
-  n->maps_out = NULL;
-  n->maps = fixed;
+  n->maps_record = 0;
+  const size_t size = irc_net_attention_maps_size (n, width, height);
+  if (st == IRC_OK)
+    st = sync_down (n, n->maps, size, err);
+  if (st == IRC_OK)
+    memcpy (maps, n->maps, size * sizeof (float));
   return st;
 }
 
@@ -568,23 +584,26 @@ irc_status
 irc_net_set_attention_maps (irc_net *n, const float *maps, int map_width, int map_height,
     int shrink, irc_error *err)
 {
-  if (!maps) {
-    n->maps = NULL;
+  n->maps_fixed = 0;
+  if (!maps)
     return IRC_OK;
-  }
-  const char *why = no_maps (n);
-  if (why)
-    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net takes no attention maps: %s", why);
   if (map_width < 1 || map_height < 1 || map_width > 16384 || map_height > 16384 || shrink < 1
       || shrink > 16384)
     return irc_fail (err, IRC_ERR_INVALID,
         "irc_net_set_attention_maps: view %dx%d or shrink factor %d out of range", map_width,
         map_height, shrink);
-  n->maps = maps;
+  const char *why = no_maps (n, map_width, map_height);
+  if (why)
+    return irc_fail (err, IRC_ERR_UNSUPPORTED, "this net takes no %dx%d attention maps: %s",
+        map_width, map_height, why);
+  const size_t size = irc_net_attention_maps_size (n, map_width, map_height);
+  memmove (n->maps, maps, size * sizeof (float));
+  irc_status st = sync_up (n, n->maps, size, err);
   n->map_hp = pad8 (map_height);
   n->map_wp = pad8 (map_width);
   n->map_shrink = shrink;
-  return IRC_OK;
+  n->maps_fixed = st == IRC_OK;
+  return st;
 }
 
 void

@@ -127,6 +127,41 @@ tile_span (int i, int n, int len, int ctx, int *c0, int *c1, int *r0, int *r1)
   *r1 = *c1 + ctx < len ? *c1 + ctx : len;
 }
 
+/* Whether a net of @tlc_window takes attention maps (irc_runner_params.
+ * window_maps): where tiles would pool apart, or the frame is larger than
+ * the view (so that tiled and whole frames pool alike). */
+static int
+maps_wanted (const irc_runner *r, int tlc_window)
+{
+  const irc_runner_params *p = &r->p;
+  return p->window_maps && tlc_window > 0 && (r->tiled || p->width > IRC_RUNNER_ATTENTION_SIDE
+      || p->height > IRC_RUNNER_ATTENTION_SIDE);
+}
+
+/* The view attention is pooled or recorded on: the frame shrunk by a whole
+ * factor to at most IRC_RUNNER_ATTENTION_SIDE a side (returned), or itself. */
+static int
+attention_view (const irc_runner_params *p, int *w, int *h)
+{
+  const int f = irc_box_shrink (NULL, p->width, p->height, IRC_RUNNER_ATTENTION_SIDE, NULL, w,
+      h);
+  if (f <= 1) {
+    *w = p->width;
+    *h = p->height;
+  }
+  return f > 1 ? f : 1;
+}
+
+/* @np with room for the attention maps of the view when its net takes them. */
+static irc_net_params
+with_maps (const irc_runner *r, irc_net_params np)
+{
+  np.maps_width = np.maps_height = 0;
+  if (maps_wanted (r, np.tlc_window) && !np.encoder_only)
+    attention_view (&r->p, &np.maps_width, &np.maps_height);
+  return np;
+}
+
 /* A window larger than the region processed at once pools all of that
  * region: along a tiled side, each tile then judges over itself and
  * neighbours can disagree at their seams; in an untiled frame it is cut to
@@ -139,7 +174,7 @@ window_warnings (irc_runner *r, int window)
   if (window <= 0)
     return;
   const char *from = p->tlc_window > 0 ? "the requested" : "the model's";
-  if (r->tiled && p->window_maps && p->backend != IRC_BACKEND_VULKAN) {
+  if (maps_wanted (r, window)) {
     /* the tiles read the frame's attention maps: no seams to warn of */
   } else if (r->tiled) {
     /* the narrowest region along each tiled side (edge tiles have context
@@ -250,7 +285,8 @@ irc_runner_new (const irc_model *model, const irc_runner_params *params, irc_run
   np.vulkan_fp16 = p->vulkan_fp16;
   np.tlc_window = tlc_window_for (model, p->tlc_window);
   window_warnings (r, np.tlc_window);
-  irc_status st = irc_net_new (model, r->region_w, r->region_h, &np, &r->net, err);
+  const irc_net_params mp = with_maps (r, np);
+  irc_status st = irc_net_new (model, r->region_w, r->region_h, &mp, &r->net, err);
   if (st == IRC_OK)
     st = attention_setup (r, model, r->net, &np, &r->att_net, err);
   if (st == IRC_OK && r->tiled) {
@@ -328,27 +364,21 @@ attention_setup (irc_runner *r, const irc_model *model, irc_net *net,
   const size_t size = irc_net_attention_size (net);
   /* a window net needs maps where tiles would pool apart or the frame is
    * larger than the view (so that tiled and whole frames pool alike) */
-  const int windowed = p->window_maps && size == 0 && np->tlc_window > 0
-      && irc_net_backend (net) != IRC_BACKEND_VULKAN
-      && (r->tiled || p->width > IRC_RUNNER_ATTENTION_SIDE
-          || p->height > IRC_RUNNER_ATTENTION_SIDE);
+  const int windowed = size == 0 && maps_wanted (r, np->tlc_window);
   if (size == 0 ? !windowed : p->per_frame_attention)
     return IRC_OK;
   if (r->att_w == 0) {
-    const int f = irc_box_shrink (NULL, p->width, p->height, IRC_RUNNER_ATTENTION_SIDE, NULL,
-        &r->att_w, &r->att_h);
-    if (f > 1 && !(r->att_view = malloc ((size_t) 3 * r->att_w * r->att_h * sizeof (float))))
+    r->att_shrink = attention_view (p, &r->att_w, &r->att_h);
+    if (r->att_shrink > 1
+        && !(r->att_view = malloc ((size_t) 3 * r->att_w * r->att_h * sizeof (float))))
       return irc_fail (err, IRC_ERR_NOMEM, "runner: out of memory for the attention's view");
-    if (f <= 1) {
-      r->att_w = p->width;
-      r->att_h = p->height;
-    }
-    r->att_shrink = f > 1 ? f : 1;
   }
   if (windowed) {
     /* the view's windows cover what the frame's do */
     irc_net_params ap = *np;
     ap.encoder_only = 0;
+    ap.maps_width = r->att_w;
+    ap.maps_height = r->att_h;
     ap.tlc_window = (np->tlc_window + r->att_shrink / 2) / r->att_shrink;
     ap.tlc_window = ap.tlc_window > 0 ? ap.tlc_window : 1;
     irc_status st = irc_net_new (model, r->att_w, r->att_h, &ap, att_net, err);
@@ -401,7 +431,8 @@ setup_routing (irc_runner *r, irc_error *err)
     np.encoder_only = 0;
     np.tlc_window = tlc_window_for (m, p->tlc_window);
     window_warnings (r, np.tlc_window);
-    st = irc_net_new (m, r->region_w, r->region_h, &np, &r->route_net[k], err);
+    const irc_net_params mp = with_maps (r, np);
+    st = irc_net_new (m, r->region_w, r->region_h, &mp, &r->route_net[k], err);
     if (st == IRC_OK)
       st = attention_setup (r, m, r->route_net[k], &np, &r->route_att[k], err);
     if (st == IRC_OK && r->tiled) {

@@ -346,11 +346,11 @@ test_tiles (int w, int h, const int *tiles, int n_tiles, int tolerance, int glob
   irc_model_free (&m);
 }
 
-/* Attention maps through the runner on a random lite16 pooling in 192-px
- * windows (a 600x560 frame: the view is every second pixel), and the net
- * API refusing what it cannot do, naming why. */
+/* Attention maps through the runner on a random lite16 pooling in
+ * @window-px windows (a frame above 512 px: the view is every f-th pixel),
+ * and the net API refusing what it cannot do, naming why. */
 static void
-test_attention_maps (void)
+test_attention_maps (int w, int h, const int *tiles, int n_tiles, int tolerance, int window)
 {
   irc_config cfg;
   irc_error err = {0};
@@ -359,12 +359,11 @@ test_attention_maps (void)
   float scale = 0.2f;
   CHECK (irc_model_new (&cfg, small_weights, &scale, &m, &err) == IRC_OK);
   const irc_runner_params defaults = IRC_RUNNER_DEFAULTS;
-  const int tiles[2] = {128, 512};
-  tiles_match (m, "random lite16, windowed pool, attention maps", 600, 560, 0, tiles, 2, 1, 192,
-      defaults.tile_overlap, 1);
+  tiles_match (m, "random lite16, windowed pool, attention maps", w, h, 0, tiles, n_tiles,
+      tolerance, window, backend == IRC_BACKEND_CPU ? defaults.tile_overlap : 32, 1);
 
   irc_net_params np = IRC_NET_DEFAULTS;
-  np.backend = IRC_BACKEND_CPU;
+  np.backend = backend;
   irc_net *global = NULL, *windowed = NULL;
   CHECK (irc_net_new (m, 64, 48, &np, &global, &err) == IRC_OK);
   np.tlc_window = 32;
@@ -382,6 +381,10 @@ test_attention_maps (void)
   static float frame[3 * 64 * 48];
   CHECK (irc_net_restore_recording_maps (windowed, NULL, frame, 64, 48, 0, NULL, &err)
       == IRC_ERR_INVALID);
+  /* no room planned for maps: refused, naming the parameter */
+  CHECK (irc_net_set_attention_maps (windowed, frame, 64, 48, 1, &err) == IRC_ERR_UNSUPPORTED);
+  printf ("no room: %s\n", err.message);
+  CHECK (strstr (err.message, "maps_width") != NULL);
   irc_net_free (&global);
   irc_net_free (&windowed);
   irc_model_free (&m);
@@ -572,7 +575,8 @@ main (int argc, char **argv)
     test_tiles (600, 560, tiles, 3, 1, 0);   /* within 1/255 */
     const int scene_tiles[2] = {128, 512};
     test_tiles (600, 560, scene_tiles, 2, 1, 1);
-    test_attention_maps ();
+    const int map_tiles[2] = {128, 512};
+    test_attention_maps (600, 560, map_tiles, 2, 1, 192);
   } else {
     /* lavapipe runs shaders on the CPU slowly: a smaller frame and tiles,
      * where 32 pixels of context are a larger share of what the deep levels
@@ -581,6 +585,9 @@ main (int argc, char **argv)
     const int tiles[2] = {104, 128};
     test_tiles (136, 104, tiles, 2, 2, 0);
     test_tiles (136, 104, tiles + 1, 1, 2, 1);   /* the scene pool: one tiling is enough */
+    /* attention maps: tiles of 64 (the view is the frame itself) */
+    const int map_tiles[1] = {64};
+    test_attention_maps (136, 104, map_tiles, 1, 1, 48);
   }
   return 0;
 }

@@ -241,9 +241,15 @@ typedef struct {
    * IRC_ERR_UNSUPPORTED (with IRC_BACKEND_AUTO, the CPU is used instead).
    * 0 (the default): fp32 storage. */
   int vulkan_fp16;
+  /** A window net (tlc_window above 0) that records or reads attention maps
+   * (irc_net_restore_recording_maps(), irc_net_set_attention_maps()): the
+   * largest view, in pixels, whose maps it holds. Room for them is planned
+   * with the activations (irc_net_attention_maps_size() floats). 0 (the
+   * default): none. */
+  int maps_width, maps_height;
 } irc_net_params;
 
-#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1, 0, 0, 0 }
+#define IRC_NET_DEFAULTS { IRC_BACKEND_AUTO, 0, -1, 0, 0, 0, 0, 0 }
 
 /** A network instance: a model bound to a backend, with activation buffers
  * sized for frames up to @max_width x @max_height (padded internally to a
@@ -321,7 +327,8 @@ irc_status irc_net_set_attention (irc_net *net, const float *means, irc_error *e
  * recorded once per frame on a view of the whole frame (shrunk by a whole
  * factor; its windows shrunk alike), and every tile reads its pools from
  * those maps at its own place in the frame, as the whole frame does. The
- * CPU backends only. */
+ * net keeps the maps with its activations (irc_net_params.maps_width,
+ * maps_height): on every backend. */
 
 /** How many floats the attention maps of a @width x @height frame take
  * (every NAFBlock's per-pixel pool, channels x the block's level size of
@@ -332,19 +339,19 @@ size_t irc_net_attention_maps_size (const irc_net *net, int width, int height);
 
 /** Restores @src as irc_net_restore_recording() does, writing every block's
  * per-pixel pool to @maps (irc_net_attention_maps_size(@width, @height)
- * floats) instead. @dst may be NULL. Fails on a global-pool net, a Vulkan
- * one or without @maps. */
+ * floats) instead. @dst may be NULL. Maps the net held fixed are dropped.
+ * Fails on a global-pool net, without @maps, or on a frame larger than the
+ * net's maps_width x maps_height. */
 irc_status irc_net_restore_recording_maps (irc_net *net, float *dst, const float *src,
     int width, int height, int with_code, float *maps, irc_error *err);
 
-/** Fixes the pools of later restores to @maps, recorded by
+/** Fixes the pools of later restores to @maps (copied), recorded by
  * irc_net_restore_recording_maps() on a @map_width x @map_height view of the
  * frame shrunk by the whole factor @shrink (1: the frame itself), possibly
  * by another net of the same model. The blocks then read each pixel's pool
  * from the maps, bilinearly, at the pixel's place in the frame
- * (irc_net_set_origin()). @maps is used in place, not copied: it must stay
- * valid and unchanged while fixed. NULL returns to pooling each frame.
- * Fails on a global-pool or Vulkan net. */
+ * (irc_net_set_origin()). NULL returns to pooling each frame. Fails on a
+ * global-pool net or a view larger than its maps_width x maps_height. */
 irc_status irc_net_set_attention_maps (irc_net *net, const float *maps, int map_width,
     int map_height, int shrink, irc_error *err);
 

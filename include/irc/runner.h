@@ -111,7 +111,7 @@ typedef struct {
    * frame within the view's size is tiled). On frames larger than the view
    * the models see their attention at the view's scale, which changes what
    * they do: measured in MODELS.md (blur and haze are restored less). 0
-   * (the default): every tile pools its own windows. Nothing on Vulkan. */
+   * (the default): every tile pools its own windows. */
   int window_maps;
 } irc_runner_params;
 

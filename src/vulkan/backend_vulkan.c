@@ -106,6 +106,15 @@ chan_sum (vk_backend *vb, VkDeviceAddress src, int c, size_t plane, size_t part)
   return chunks;
 }
 
+/* The bits of @v, for a float travelling in a uint push constant. */
+static uint32_t
+float_bits (float v)
+{
+  uint32_t bits;
+  memcpy (&bits, &v, sizeof bits);
+  return bits;
+}
+
 /* TLC's attention: each pixel's local mean of t (two box passes into the
  * dead u area), sca as a 1x1 per pixel into smap, stored right after t so
  * that the gate-mode 1x1 computes conv3 (t * smap) in one pass. */
@@ -113,17 +122,36 @@ static void
 sca_local (vk_backend *vb, irc_tensor x, const irc_nafblock_w *bw, const vk_block *fb,
     VkDeviceAddress xa, size_t u, size_t t)
 {
-  const int c = x.c, k = vb->base.sca_window;
+  const irc_backend *be = &vb->base;
+  const int c = x.c, k = be->sca_window;
   const size_t plane = irc_tensor_plane (x);
   const uint32_t kh = k < x.h ? k : x.h, kw = k < x.w ? k : x.w;
   const uint32_t gx = div_up (x.w, IRC_VK_BOX_TILE), gy = div_up (x.h, IRC_VK_BOX_TILE);
-  irc_vk_args rows = {.dst = scratch (vb, u), .src = scratch (vb, t), .hi = x.h, .wi = x.w,
-      .extra0 = kh, .extra1 = kw};
-  irc_vk_dispatch (vb, IRC_VK_BOX_ROWS, &rows, gx, gy, c);
-  irc_vk_args cols = rows;
-  cols.src = scratch (vb, u);
-  cols.dst = scratch (vb, u + c * plane);
-  irc_vk_dispatch (vb, IRC_VK_BOX_COLS, &cols, gx, gy, c);
+  if (be->sca_map) {
+    /* each pixel's pool read from the frame's attention maps */
+    irc_vk_args smp = {.dst = scratch (vb, u + c * plane),
+        .src = irc_vk_addr_of (vb, be->sca_map, (size_t) c * be->sca_map_h * be->sca_map_w,
+            "attention maps"),
+        .hi = be->sca_map_h, .wi = be->sca_map_w, .ho = x.h, .wo = x.w,
+        .extra0 = float_bits (be->sca_map_y0), .extra1 = float_bits (be->sca_map_x0),
+        .stride = float_bits (be->sca_map_scale)};
+    irc_vk_dispatch (vb, IRC_VK_BOX_SAMPLE, &smp, gx, gy, c);
+  } else {
+    irc_vk_args rows = {.dst = scratch (vb, u), .src = scratch (vb, t), .hi = x.h, .wi = x.w,
+        .extra0 = kh, .extra1 = kw};
+    irc_vk_dispatch (vb, IRC_VK_BOX_ROWS, &rows, gx, gy, c);
+    irc_vk_args cols = rows;
+    cols.src = scratch (vb, u);
+    cols.dst = scratch (vb, u + c * plane);
+    irc_vk_dispatch (vb, IRC_VK_BOX_COLS, &cols, gx, gy, c);
+  }
+  if (be->sca_map_out) {
+    /* recorded: the pools copied out (a map of the tensor's own size at scale 1) */
+    irc_vk_args rec = {.dst = irc_vk_addr_of (vb, be->sca_map_out, (size_t) c * plane,
+            "attention maps"), .src = scratch (vb, u + c * plane),
+        .hi = x.h, .wi = x.w, .ho = x.h, .wo = x.w, .stride = float_bits (1.0f)};
+    irc_vk_dispatch (vb, IRC_VK_BOX_SAMPLE, &rec, gx, gy, c);
+  }
   irc_vk_args sca = {.dst = scratch (vb, t + c * plane), .src = scratch (vb, u + c * plane),
       .wt = irc_vk_addr_of (vb, bw->sca_w, (size_t) c * c, "sca weight"),
       .bias = irc_vk_addr_of (vb, bw->sca_b, c, "sca bias"), .cin = c, .cout = c,
@@ -144,7 +172,8 @@ vk_nafblock (irc_backend *be, irc_tensor x, const irc_nafblock_w *bw)
 {
   vk_backend *vb = (vk_backend *) be;
   const int c = x.c, k = be->sca_window;
-  const int local = k > 0 && (k < x.h || k < x.w);
+  /* attention maps read or written make every pixel's pool its own */
+  const int local = (k > 0 && (k < x.h || k < x.w)) || be->sca_map || be->sca_map_out;
   const size_t plane = irc_tensor_plane (x);
   const vk_block *fb = find_block (vb, bw);
   /* scratch: u (2c planes), t (c planes), then the global pool's partial

@@ -74,6 +74,7 @@ static const struct {
   [IRC_VK_SCA_FOLD] = {"sca_fold", SPV (sca_fold), {0}},
   [IRC_VK_BOX_ROWS] = {"box_mean rows", SPV (box_mean), {0}},
   [IRC_VK_BOX_COLS] = {"box_mean columns", SPV (box_mean), {1}},
+  [IRC_VK_BOX_SAMPLE] = {"box_mean map sample", SPV (box_mean), {2}},
 };
 
 const char *

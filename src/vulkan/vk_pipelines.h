@@ -42,6 +42,7 @@ typedef enum {
   IRC_VK_SCA_FOLD,
   IRC_VK_BOX_ROWS,
   IRC_VK_BOX_COLS,
+  IRC_VK_BOX_SAMPLE,
   IRC_VK_N_PIPES
 } irc_vk_pipe;
 
