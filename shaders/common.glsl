@@ -1,7 +1,8 @@
 /* common: how every shader of the Vulkan backend sees memory and its
  * arguments. Tensors are reached through buffer device addresses carried in
- * one push-constant block (irc_vk_args in src/vulkan/vk_pipelines.h mirrors
- * it), so no descriptor sets exist and one pipeline layout serves all.
+ * one push-constant block (its fields in args.h, which irc_vk_args in
+ * src/vulkan/vk_pipelines.h includes too), so no descriptor sets exist and
+ * one pipeline layout serves all.
  *
  * Each shader is compiled twice: as is (tensors stored as float) and with
  * IRC_FP16 (tensors stored as float16_t, the backend's fp16 storage). The
@@ -45,12 +46,11 @@ layout(buffer_reference, std430, buffer_reference_align = 4) buffer Floats32
 
 #define AS_F32(b) Floats32 (uvec2 (b))
 
+#define IRC_ARGS_ADDR Floats
+#define IRC_ARGS_U32 uint
 layout(push_constant, std430) uniform Args
 {
-  Floats dst, src, src2, wt, bias, res;
-  uint cin, cin_a, cout, flags;
-  uint hi, wi, ho, wo;
-  uint stride, n, extra0, extra1;
+#include "args.h"
 } a;
 
 /* Short vectors at any element offset. One vector load instead of several

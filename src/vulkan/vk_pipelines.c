@@ -60,21 +60,10 @@ static const struct {
   } spv[2];
   uint32_t spec[2];   /* specialisation constants 0 (mode) and 1 (stride) */
 } pipe_table[IRC_VK_N_PIPES] = {
-  [IRC_VK_CONV3] = {"conv3x3", SPV (conv3x3), {0, 1}},
-  [IRC_VK_CONV3_S2] = {"conv3x3 stride 2", SPV (conv3x3), {0, 2}},
-  [IRC_VK_CONV3_UNSHUFFLE] = {"conv3x3 unshuffle", SPV (conv3x3), {1}},
-  [IRC_VK_CONV3_SHUFFLE] = {"conv3x3 shuffle", SPV (conv3x3), {2}},
-  [IRC_VK_CONV1] = {"conv1x1", SPV (conv1x1), {0}},
-  [IRC_VK_CONV1_LN] = {"conv1x1 layernorm", SPV (conv1x1), {1}},
-  [IRC_VK_CONV1_GATE] = {"conv1x1 gate", SPV (conv1x1), {2}},
-  [IRC_VK_CONV1_CAT] = {"conv1x1 concat", SPV (conv1x1), {3}},
-  [IRC_VK_DWCONV3X3_GATE] = {"dwconv3x3_gate", SPV (dwconv3x3_gate), {0}},
-  [IRC_VK_CHAN_SUM] = {"chan_sum", SPV (chan_sum), {0}},
-  [IRC_VK_MEAN_FINAL] = {"mean_final", SPV (mean_final), {0}},
-  [IRC_VK_SCA_FOLD] = {"sca_fold", SPV (sca_fold), {0}},
-  [IRC_VK_BOX_ROWS] = {"box_mean rows", SPV (box_mean), {0}},
-  [IRC_VK_BOX_COLS] = {"box_mean columns", SPV (box_mean), {1}},
-  [IRC_VK_BOX_SAMPLE] = {"box_mean map sample", SPV (box_mean), {2}},
+#define IRC_VK_PIPE_ROW(id, name, shader, mode, stride) \
+  [IRC_VK_##id] = {name, SPV (shader), {mode, stride}},
+  IRC_VK_PIPE_LIST (IRC_VK_PIPE_ROW)
+#undef IRC_VK_PIPE_ROW
 };
 
 const char *
@@ -118,7 +107,7 @@ irc_vk_pipelines_new (irc_vk_context *ctx, irc_vk_pipelines *p, irc_error *err)
     }
     /* a shader without constant 1 ignores its entry */
     const VkSpecializationMapEntry entries[2] = {{0, 0, 4}, {1, 4, 4}};
-    uint32_t values[2] = {pipe_table[i].spec[0], pipe_table[i].spec[1] ? pipe_table[i].spec[1] : 1};
+    uint32_t values[2] = {pipe_table[i].spec[0], pipe_table[i].spec[1]};
     VkSpecializationInfo spec = {2, entries, sizeof values, values};
     VkComputePipelineCreateInfo cci = {
       .sType = VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
