@@ -233,6 +233,22 @@ nafblock_chunk (int c)
   return clamp_int (BAND_BUDGET / (8L * c), 256, 16384) / 64 * 64;
 }
 
+/* One axis of the attention maps' sampling (irc_ref_sample_map's
+ * arithmetic) for @n places from @origin: per place the map's two source
+ * indices (exact in float) and the weight of the second, into @tab. */
+static void
+sample_table (float *tab, int n, float origin, float scale, int map_n)
+{
+  for (int i = 0; i < n; i++) {
+    float at = (origin + (float) i + 0.5f) * scale - 0.5f;
+    at = at < 0.0f ? 0.0f : at > (float) (map_n - 1) ? (float) (map_n - 1) : at;
+    const int lo = (int) at;
+    tab[3 * i] = (float) lo;
+    tab[3 * i + 1] = (float) (lo + 1 < map_n ? lo + 1 : lo);
+    tab[3 * i + 2] = at - (float) lo;
+  }
+}
+
 /* NAFNet's TLC in place of the global pool: valid k x k box means of t
  * (double integral images), sca.1 applied per position as a GEMM, and t
  * scaled by the replicate-padded result. */
@@ -254,22 +270,8 @@ local_attention (cpu_backend *cb, float *t, irc_tensor x, const irc_nafblock_w *
      * and the weight of the second */
     float *row_tab = cb->local + (size_t) 2 * c * plane, *col_tab = row_tab + (size_t) 3 * h;
     const int mh = be->sca_map_h, mw = be->sca_map_w;
-    for (int y = 0; y < h; y++) {
-      float at = (be->sca_map_y0 + (float) y + 0.5f) * be->sca_map_scale - 0.5f;
-      at = at < 0.0f ? 0.0f : at > (float) (mh - 1) ? (float) (mh - 1) : at;
-      const int lo = (int) at;
-      row_tab[3 * y] = (float) lo;
-      row_tab[3 * y + 1] = (float) (lo + 1 < mh ? lo + 1 : lo);
-      row_tab[3 * y + 2] = at - (float) lo;
-    }
-    for (int xx = 0; xx < w; xx++) {
-      float at = (be->sca_map_x0 + (float) xx + 0.5f) * be->sca_map_scale - 0.5f;
-      at = at < 0.0f ? 0.0f : at > (float) (mw - 1) ? (float) (mw - 1) : at;
-      const int lo = (int) at;
-      col_tab[3 * xx] = (float) lo;
-      col_tab[3 * xx + 1] = (float) (lo + 1 < mw ? lo + 1 : lo);
-      col_tab[3 * xx + 2] = at - (float) lo;
-    }
+    sample_table (row_tab, h, be->sca_map_y0, be->sca_map_scale, mh);
+    sample_table (col_tab, w, be->sca_map_x0, be->sca_map_scale, mw);
 #pragma omp parallel for schedule(dynamic, 1) num_threads(cb->threads)
     for (int ch = 0; ch < c; ch++) {
       const float *m = be->sca_map + (size_t) ch * mh * mw;
