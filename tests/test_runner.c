@@ -390,17 +390,25 @@ test_attention_maps (int w, int h, const int *tiles, int n_tiles, int tolerance,
   irc_model_free (&m);
 }
 
+/* The bundled model @name from the build tree (IRC_BUILD_DIR). */
+static irc_model *
+bundled_model (const char *name)
+{
+  const char *build = getenv ("IRC_BUILD_DIR");
+  char path[1024];
+  snprintf (path, sizeof path, "%s/gst/models/%s.safetensors", build ? build : "build", name);
+  irc_model *m = NULL;
+  irc_error err = {0};
+  CHECK (irc_model_load (path, NULL, &m, &err) == IRC_OK);
+  return m;
+}
+
 /* The bundled derain model (global pool) at 1280x720 with the runner's
  * defaults: its tiles agree with the untiled frame within 1/255. */
 static void
 test_bundled_derain_tiles (void)
 {
-  const char *build = getenv ("IRC_BUILD_DIR");
-  char path[1024];
-  snprintf (path, sizeof path, "%s/gst/models/derain.safetensors", build ? build : "build");
-  irc_model *m = NULL;
-  irc_error err = {0};
-  CHECK (irc_model_load (path, NULL, &m, &err) == IRC_OK);
+  irc_model *m = bundled_model ("derain");
   const irc_runner_params defaults = IRC_RUNNER_DEFAULTS;
   const int tiles[2] = {128, 512};
   tiles_match (m, "bundled derain, streaks", 1280, 720, 1, tiles, 2, 1, 0,
@@ -415,12 +423,7 @@ test_bundled_derain_tiles (void)
 static void
 test_bundled_window_tiles (void)
 {
-  const char *build = getenv ("IRC_BUILD_DIR");
-  char path[1024];
-  snprintf (path, sizeof path, "%s/gst/models/auto.safetensors", build ? build : "build");
-  irc_model *m = NULL;
-  irc_error err = {0};
-  CHECK (irc_model_load (path, NULL, &m, &err) == IRC_OK);
+  irc_model *m = bundled_model ("auto");
   const irc_runner_params defaults = IRC_RUNNER_DEFAULTS;
   const int tiles[2] = {128, 512};
   const int apart = tiles_match (m, "bundled auto, its own windows per tile", 1280, 720, 1,
